@@ -1,0 +1,1 @@
+//! The array machinery: selections, chunk grid, filters, conversion.

@@ -1,0 +1,96 @@
+//! One error type for the whole crate, split by who is at fault.
+
+use std::fmt;
+
+/// Result alias used throughout h5rs.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, split by fault: the file, the library, the
+/// operating system, a configured limit, or the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file is malformed: `what` names the structure, `addr` its file
+    /// address when known.
+    #[error("{}", format_fault(what, *addr))]
+    Format {
+        /// The structure and the problem, e.g. "local heap: bad signature".
+        what: String,
+        /// The file address of the structure, relative to the superblock base.
+        addr: Option<u64>,
+    },
+    /// The file is valid HDF5 but uses a feature h5rs does not implement.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// An operating-system I/O error.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A value in the file exceeds a configured [`Limits`](crate::Limits) bound.
+    #[error("limit exceeded: {0}")]
+    LimitsExceeded(String),
+    /// The caller asked for something that does not make sense (wrong type,
+    /// missing object, out-of-range selection).
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn format_fault(what: &str, addr: Option<u64>) -> String {
+    match addr {
+        Some(a) => format!("malformed file: {what} (at address {a:#x})"),
+        None => format!("malformed file: {what}"),
+    }
+}
+
+impl Error {
+    /// A format error about the structure at `addr`.
+    pub fn format(what: impl Into<String>, addr: u64) -> Self {
+        Error::Format {
+            what: what.into(),
+            addr: Some(addr),
+        }
+    }
+
+    /// A format error with no address.
+    pub fn format_noaddr(what: impl Into<String>) -> Self {
+        Error::Format {
+            what: what.into(),
+            addr: None,
+        }
+    }
+
+    /// An unsupported-feature error.
+    pub fn unsupported(what: impl fmt::Display) -> Self {
+        Error::Unsupported(what.to_string())
+    }
+
+    /// A caller error.
+    pub fn usage(what: impl fmt::Display) -> Self {
+        Error::Usage(what.to_string())
+    }
+
+    /// A limit error.
+    pub fn limit(what: impl fmt::Display) -> Self {
+        Error::LimitsExceeded(what.to_string())
+    }
+
+    /// Adds context to a format error that has no address yet.
+    pub fn at(self, addr: u64) -> Self {
+        match self {
+            Error::Format { what, addr: None } => Error::Format {
+                what,
+                addr: Some(addr),
+            },
+            e => e,
+        }
+    }
+
+    /// Prefixes a format error's text with the structure that was being read.
+    pub fn context(self, structure: &str) -> Self {
+        match self {
+            Error::Format { what, addr } => Error::Format {
+                what: format!("{structure}: {what}"),
+                addr,
+            },
+            e => e,
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Chunk indexes (spec VII and III.A.1): from a chunked dataset's layout to
+//! the address, stored size and filter mask of every allocated chunk.
+//!
+//! Each index kind has its own file; [`all_chunks`] dispatches on the
+//! layout. Records come out in no particular order; callers key them by
+//! chunk coordinates.
+
+pub mod btree_v1;
+pub mod btree_v2;
+pub mod extensible_array;
+pub mod fixed_array;
+pub mod implicit;
+pub mod single;
+
+use crate::error::{Error, Result};
+use crate::format::FileCtx;
+use crate::format::layout::{ChunkIndexKind, ChunkedLayout};
+
+/// One allocated chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkRecord {
+    /// Chunk coordinates in units of chunks ("scaled" offsets): element
+    /// offset divided by the chunk dimension, one per dataset dimension.
+    pub coords: Vec<u64>,
+    /// File address of the stored chunk.
+    pub addr: u64,
+    /// Stored (possibly filtered) size in bytes.
+    pub size: u64,
+    /// Bit n set: filter n of the pipeline was skipped for this chunk.
+    pub filter_mask: u32,
+}
+
+/// What an index needs to know about its dataset.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexParams<'x> {
+    /// The chunked layout message.
+    pub layout: &'x ChunkedLayout,
+    /// Current dataset dimensions.
+    pub dims: &'x [u64],
+    /// Maximum dataset dimensions (`None`: unlimited).
+    pub max_dims: &'x [Option<u64>],
+    /// True when the dataset has a filter pipeline (changes record formats).
+    pub filtered: bool,
+}
+
+impl IndexParams<'_> {
+    /// Bytes in an unfiltered chunk.
+    pub fn chunk_bytes(&self) -> Result<u64> {
+        self.layout
+            .dims
+            .iter()
+            .try_fold(self.layout.element_size, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| Error::format_noaddr("chunk size overflows"))
+    }
+
+    /// Chunks along each dimension for the current dims (rounded up).
+    pub fn chunks_per_dim(&self) -> Vec<u64> {
+        self.dims
+            .iter()
+            .zip(&self.layout.dims)
+            .map(|(&d, &c)| d.div_ceil(c))
+            .collect()
+    }
+
+    /// Chunks along each dimension for the maximum dims (unlimited counts
+    /// as the current size).
+    pub fn max_chunks_per_dim(&self) -> Vec<u64> {
+        self.max_dims
+            .iter()
+            .zip(self.dims)
+            .zip(&self.layout.dims)
+            .map(|((m, &d), &c)| m.unwrap_or(d).max(d).div_ceil(c))
+            .collect()
+    }
+}
+
+/// Converts a row-major linear chunk index into chunk coordinates, given
+/// the number of chunks along each dimension.
+pub fn unlinearize(mut index: u64, per_dim: &[u64]) -> Vec<u64> {
+    let mut out = vec![0; per_dim.len()];
+    for (o, &n) in out.iter_mut().zip(per_dim).rev() {
+        if n == 0 {
+            continue;
+        }
+        *o = index % n;
+        index /= n;
+    }
+    out
+}
+
+/// Every allocated chunk of the dataset.
+pub fn all_chunks(ctx: &FileCtx, p: &IndexParams) -> Result<Vec<ChunkRecord>> {
+    let Some(addr) = p.layout.address else {
+        return Ok(Vec::new());
+    };
+    if p.layout.dims.len() != p.dims.len() {
+        return Err(Error::format(
+            format!(
+                "chunk index: chunks have {} dimensions, the dataspace {}",
+                p.layout.dims.len(),
+                p.dims.len()
+            ),
+            addr,
+        ));
+    }
+    match &p.layout.index {
+        ChunkIndexKind::BTreeV1 => btree_v1::chunks(ctx, addr, p),
+        ChunkIndexKind::Single { filtered } => single::chunks(addr, *filtered, p),
+        ChunkIndexKind::Implicit => implicit::chunks(addr, p),
+        ChunkIndexKind::FixedArray { .. } => fixed_array::chunks(ctx, addr, p),
+        ChunkIndexKind::ExtensibleArray { .. } => extensible_array::chunks(ctx, addr, p),
+        ChunkIndexKind::BTreeV2 { .. } => btree_v2::chunks(ctx, addr, p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unlinearize_row_major() {
+        assert_eq!(unlinearize(5, &[2, 3]), vec![1, 2]);
+        assert_eq!(unlinearize(0, &[4]), vec![0]);
+    }
+}

@@ -1,0 +1,77 @@
+//! Shared object header messages (spec IV.A.2, "shared message" encoding):
+//! a message stored once and referenced from many headers, either in
+//! another object header (committed datatypes) or in the shared-message
+//! heap (spec III.I).
+//!
+//! ```text
+//! v1: version 1 | type | reserved (6) | address (O)
+//! v2: version 2 | type | address (O)
+//! v3: version 3 | type (1 heap, 2 header) | heap ID (8) or address (O)
+//! ```
+
+use super::cursor::Cursor;
+use crate::error::{Error, Result};
+
+/// Where a shared message's real bytes live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedRef {
+    /// In the object header at this address (first message of the type).
+    Header(u64),
+    /// In the shared-message fractal heap, by heap ID.
+    Heap([u8; 8]),
+}
+
+impl SharedRef {
+    /// Decodes a shared message reference.
+    pub fn decode(c: &mut Cursor) -> Result<SharedRef> {
+        let at = c.address();
+        let version = c.u8()?;
+        let kind = c.u8()?;
+        match version {
+            1 => {
+                c.skip(6)?;
+                Ok(SharedRef::Header(c.required_address("shared message")?))
+            }
+            2 => Ok(SharedRef::Header(c.required_address("shared message")?)),
+            3 => match kind {
+                1 => Ok(SharedRef::Heap(c.array::<8>()?)),
+                2 | 0 => Ok(SharedRef::Header(c.required_address("shared message")?)),
+                k => Err(Error::format(format!("shared message: type {k}"), at)),
+            },
+            v => Err(Error::format(format!("shared message: version {v}"), at)),
+        }
+    }
+}
+
+/// One index of the shared object header message table (`SMTB`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedIndex {
+    /// Bit mask of message types kept in this index (bit n = type n).
+    pub types: u16,
+    /// Fractal heap that stores the messages.
+    pub heap: u64,
+}
+
+/// Reads the shared message table (`SMTB`) at `addr` with `count` indexes.
+pub fn read_table(ctx: &super::FileCtx, addr: u64, count: usize) -> Result<Vec<SharedIndex>> {
+    let entry = 1 + 1 + 2 + 4 + 2 + 2 + 2 + 2 * ctx.sizes.offset as u64;
+    let len = 4 + entry * count as u64 + 4;
+    let block = ctx.slice(addr, len, "shared message table")?;
+    super::checksum::verify(block, "shared message table", addr)?;
+    let mut c = Cursor::new(block, addr, ctx.sizes);
+    c.signature(b"SMTB", "shared message table")?;
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let _version = c.u8()?;
+        let _index_type = c.u8()?;
+        let types = c.u16()?;
+        let _min_size = c.u32()?;
+        let _list_max = c.u16()?;
+        let _btree_min = c.u16()?;
+        let _num = c.u16()?;
+        let _index_addr = c.address_field()?;
+        let heap = c.required_address("shared message heap")?;
+        out.push(SharedIndex { types, heap });
+    }
+    Ok(out)
+}
