@@ -277,7 +277,7 @@ mod tests {
         assert_eq!(c.address_field().unwrap(), None);
         assert_eq!(c.cstr().unwrap(), b"a");
         let e = c.u8().unwrap_err();
-        assert!(e.to_string().contains("0x6e"), "{e}");
+        assert!(e.to_string().contains("0x72"), "{e}");
     }
 
     #[test]
