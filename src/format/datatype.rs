@@ -347,6 +347,84 @@ impl Datatype {
     }
 }
 
+impl Datatype {
+    /// The decimal text of an integer value stored in this (integer) type.
+    pub fn integer_text(&self, bytes: &[u8]) -> String {
+        let Datatype::Integer {
+            order, signed, size, ..
+        } = self
+        else {
+            return "?".into();
+        };
+        let n = (*size as usize).min(bytes.len()).min(16);
+        let mut v: u128 = 0;
+        let it: Vec<u8> = match order {
+            ByteOrder::Little => bytes[..n].iter().rev().copied().collect(),
+            ByteOrder::Big => bytes[..n].to_vec(),
+        };
+        for b in it {
+            v = (v << 8) | b as u128;
+        }
+        if *signed && n > 0 && n < 16 && v >> (8 * n - 1) & 1 == 1 {
+            let s = (v as i128) - (1i128 << (8 * n));
+            s.to_string()
+        } else {
+            v.to_string()
+        }
+    }
+
+    /// The canonical text of the type: `<i4`, `S10/nullterm/ascii`,
+    /// `compound{a:<i2@0,b:>f8@2}10`, ... (no spaces).
+    pub fn canonical(&self) -> String {
+        match self {
+            Datatype::Integer {
+                size, order, signed, ..
+            } => format!("{}{}{size}", order.symbol(), if *signed { 'i' } else { 'u' }),
+            Datatype::Float { size, order, .. } => format!("{}f{size}", order.symbol()),
+            Datatype::Time { size, .. } => format!("time{size}"),
+            Datatype::String { size, pad, cset } => {
+                format!("S{size}/{}/{}", pad.name(), cset.name())
+            }
+            Datatype::Bitfield { size, order } => format!("{}b{size}", order.symbol()),
+            Datatype::Opaque { size, tag } => format!("opaque{size}({tag})"),
+            Datatype::Compound { size, members } => {
+                let parts: Vec<String> = members
+                    .iter()
+                    .map(|m| format!("{}:{}@{}", m.name, m.dtype.canonical(), m.offset))
+                    .collect();
+                format!("compound{{{}}}{size}", parts.join(","))
+            }
+            Datatype::Reference { kind, .. } => match kind {
+                ReferenceKind::Object => "ref-object".into(),
+                ReferenceKind::Region => "ref-region".into(),
+                ReferenceKind::Revised => "ref".into(),
+            },
+            Datatype::Enum { base, members } => {
+                let parts: Vec<String> = members
+                    .iter()
+                    .map(|m| {
+                        format!("{}={}", m.name, base.integer_text(&m.value))
+                    })
+                    .collect();
+                format!("enum({};{})", base.canonical(), parts.join(","))
+            }
+            Datatype::VarLen { base, .. } => format!("vlen({})", base.canonical()),
+            Datatype::VarLenString { cset, .. } => format!("vstr/{}", cset.name()),
+            Datatype::Array { dims, base } => {
+                let d: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+                format!("array({};[{}])", base.canonical(), d.join(","))
+            }
+            Datatype::Complex { size, base } => {
+                let order = match **base {
+                    Datatype::Float { order, .. } => order,
+                    _ => ByteOrder::Little,
+                };
+                format!("{}c{size}", order.symbol())
+            }
+        }
+    }
+}
+
 const MAX_DEPTH: u32 = 32;
 
 fn order_of(bits: u32) -> ByteOrder {
