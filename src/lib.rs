@@ -22,6 +22,8 @@ pub use error::{Error, Result};
 pub use limits::Limits;
 pub mod hl;
 
+pub use array::selection::Selection;
+pub use format::datatype::Datatype;
 pub use hl::attribute::Attribute;
 pub use hl::dataset::{Dataset, LayoutClass};
 pub use hl::file::File;
@@ -29,5 +31,3 @@ pub use hl::group::{Group, Link, LinkTarget};
 pub use hl::object::{NamedDatatype, Object};
 pub use hl::types::H5Type;
 pub use hl::value::Value;
-pub use array::selection::Selection;
-pub use format::datatype::Datatype;

@@ -143,7 +143,10 @@ pub fn float_to_f64(bits: u128, l: &FloatLayout) -> f64 {
     } else {
         let (m, e) = match l.normalization {
             2 if exp == 0 => (mant as f64, 1 - bias - msize),
-            2 => ((mant | (1u128 << msize.min(127))) as f64, exp as i64 - bias - msize),
+            2 => (
+                (mant | (1u128 << msize.min(127))) as f64,
+                exp as i64 - bias - msize,
+            ),
             1 if exp == 0 => (mant as f64, 1 - bias - (msize - 1)),
             _ => (mant as f64, exp as i64 - bias - (msize - 1)),
         };
@@ -189,7 +192,9 @@ pub fn number(dt: &Datatype, bytes: &[u8]) -> Result<Number> {
             if *signed {
                 let shift = 128 - prec;
                 let s = ((v << shift) as i128) >> shift;
-                Ok(Number::Int(s.clamp(i64::MIN as i128, i64::MAX as i128) as i64))
+                Ok(Number::Int(
+                    s.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+                ))
             } else {
                 Ok(Number::UInt(v.min(u64::MAX as u128) as u64))
             }
@@ -327,7 +332,10 @@ mod tests {
         let raw = [0x01, 0x2c, 0xff, 0x38]; // 300, -200
         assert_eq!(convert_numbers::<i8>(&dt, &raw).unwrap(), vec![127, -128]);
         assert_eq!(convert_numbers::<u8>(&dt, &raw).unwrap(), vec![255, 0]);
-        assert_eq!(convert_numbers::<f64>(&dt, &raw).unwrap(), vec![300.0, -200.0]);
+        assert_eq!(
+            convert_numbers::<f64>(&dt, &raw).unwrap(),
+            vec![300.0, -200.0]
+        );
     }
 
     #[test]
@@ -343,7 +351,14 @@ mod tests {
 
     #[test]
     fn generic_float_matches_native() {
-        for x in [0.0f64, -1.5, 3.25e-300, 1e300, 123456.789, f64::MIN_POSITIVE / 8.0] {
+        for x in [
+            0.0f64,
+            -1.5,
+            3.25e-300,
+            1e300,
+            123456.789,
+            f64::MIN_POSITIVE / 8.0,
+        ] {
             let bits = x.to_bits() as u128;
             assert_eq!(float_to_f64(bits, &FloatLayout::F64), x);
         }
@@ -356,7 +371,10 @@ mod tests {
         for x in [2.7f64, -2.7, 1e20, f64::NAN] {
             raw.extend(x.to_le_bytes());
         }
-        assert_eq!(convert_numbers::<i32>(&dt, &raw).unwrap(), vec![2, -2, i32::MAX, 0]);
+        assert_eq!(
+            convert_numbers::<i32>(&dt, &raw).unwrap(),
+            vec![2, -2, i32::MAX, 0]
+        );
     }
 
     #[test]

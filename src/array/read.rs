@@ -179,10 +179,8 @@ fn copy_box(
     let mut bad = false;
     g.for_each_run(&clip, shape, |o, s, n| {
         let o = o - base;
-        let (Some(dst), Some(from)) = (
-            out.get_mut(o..o + n * es),
-            src.get(s * es..(s + n) * es),
-        ) else {
+        let (Some(dst), Some(from)) = (out.get_mut(o..o + n * es), src.get(s * es..(s + n) * es))
+        else {
             bad = true;
             return;
         };
@@ -306,14 +304,20 @@ fn chunk_origin(coords: &[u64], chunk_dims: &[u64]) -> Vec<u64> {
     coords.iter().zip(chunk_dims).map(|(c, d)| c * d).collect()
 }
 
-fn read_chunked(req: &ReadRequest, ch: &ChunkedStorage, g: &Geometry, out: &mut [u8]) -> Result<()> {
+fn read_chunked(
+    req: &ReadRequest,
+    ch: &ChunkedStorage,
+    g: &Geometry,
+    out: &mut [u8],
+) -> Result<()> {
     let rank = req.dims.len();
     let cdims = ch.chunk_dims;
     let chunk_bytes = cdims
         .iter()
         .try_fold(req.esize as u64, |a, &d| a.checked_mul(d))
         .filter(|&b| b <= req.ctx.limits.max_chunk_bytes)
-        .ok_or_else(|| Error::limit("chunk size exceeds the limit"))? as usize;
+        .ok_or_else(|| Error::limit("chunk size exceeds the limit"))?
+        as usize;
     // the chunk grid range each dimension's selection touches
     let mut lo = Vec::with_capacity(rank);
     let mut hi = Vec::with_capacity(rank);
@@ -469,7 +473,9 @@ mod tests {
     #[test]
     fn dense_slice_with_steps() {
         // 6x5 u8 array, value = 10*i + j
-        let src: Vec<u8> = (0..6).flat_map(|i| (0..5).map(move |j| 10 * i + j)).collect();
+        let src: Vec<u8> = (0..6)
+            .flat_map(|i| (0..5).map(move |j| 10 * i + j))
+            .collect();
         let dims = [6u64, 5];
         let req = ReadRequest {
             ctx: ctx(),

@@ -165,7 +165,9 @@ impl Selection {
                 }
                 Some(E::Slice { start, end, step }) => {
                     if *step <= 0 {
-                        return Err(Error::usage("negative or zero slice steps are not supported"));
+                        return Err(Error::usage(
+                            "negative or zero slice steps are not supported",
+                        ));
                     }
                     let s = resolve(*start, n);
                     let e = end.map_or(n, |e| resolve(e, n));

@@ -351,7 +351,10 @@ impl Datatype {
     /// The decimal text of an integer value stored in this (integer) type.
     pub fn integer_text(&self, bytes: &[u8]) -> String {
         let Datatype::Integer {
-            order, signed, size, ..
+            order,
+            signed,
+            size,
+            ..
         } = self
         else {
             return "?".into();
@@ -373,13 +376,61 @@ impl Datatype {
         }
     }
 
+    /// The type as libhdf5 describes it in memory (what `H5Dget_type` and
+    /// `H5Aget_type` return): variable-length sequences take 16 bytes
+    /// (`hvl_t`), variable-length strings 8 (a pointer), and compounds that
+    /// hold them have their members sorted by offset and shifted by the
+    /// accumulated size change. Other types are unchanged.
+    pub fn memory_layout(&self) -> Datatype {
+        match self {
+            Datatype::VarLen { base, .. } => Datatype::VarLen {
+                base: Box::new(base.memory_layout()),
+                size: 16,
+            },
+            Datatype::VarLenString { pad, cset, .. } => Datatype::VarLenString {
+                pad: *pad,
+                cset: *cset,
+                size: 8,
+            },
+            Datatype::Array { dims, base } if base.has_vlen() => Datatype::Array {
+                dims: dims.clone(),
+                base: Box::new(base.memory_layout()),
+            },
+            Datatype::Compound { size, members } if self.has_vlen() => {
+                let mut members = members.clone();
+                members.sort_by_key(|m| m.offset);
+                let mut change: i64 = 0;
+                for m in &mut members {
+                    m.offset = (m.offset as i64 + change).max(0) as u32;
+                    if m.dtype.has_vlen() {
+                        let old = m.dtype.size() as i64;
+                        m.dtype = m.dtype.memory_layout();
+                        change += m.dtype.size() as i64 - old;
+                    }
+                }
+                Datatype::Compound {
+                    size: (*size as i64 + change).max(0) as u32,
+                    members,
+                }
+            }
+            other => other.clone(),
+        }
+    }
+
     /// The canonical text of the type: `<i4`, `S10/nullterm/ascii`,
     /// `compound{a:<i2@0,b:>f8@2}10`, ... (no spaces).
     pub fn canonical(&self) -> String {
         match self {
             Datatype::Integer {
-                size, order, signed, ..
-            } => format!("{}{}{size}", order.symbol(), if *signed { 'i' } else { 'u' }),
+                size,
+                order,
+                signed,
+                ..
+            } => format!(
+                "{}{}{size}",
+                order.symbol(),
+                if *signed { 'i' } else { 'u' }
+            ),
             Datatype::Float { size, order, .. } => format!("{}f{size}", order.symbol()),
             Datatype::Time { size, .. } => format!("time{size}"),
             Datatype::String { size, pad, cset } => {
@@ -402,9 +453,7 @@ impl Datatype {
             Datatype::Enum { base, members } => {
                 let parts: Vec<String> = members
                     .iter()
-                    .map(|m| {
-                        format!("{}={}", m.name, base.integer_text(&m.value))
-                    })
+                    .map(|m| format!("{}={}", m.name, base.integer_text(&m.value)))
                     .collect();
                 format!("enum({};{})", base.canonical(), parts.join(","))
             }

@@ -33,7 +33,13 @@ impl std::fmt::Debug for Attribute {
     }
 }
 
-fn shared_part(file: &File, kind: u16, bytes: &[u8], addr: u64, shared: bool) -> Result<(Vec<u8>, u64)> {
+fn shared_part(
+    file: &File,
+    kind: u16,
+    bytes: &[u8],
+    addr: u64,
+    shared: bool,
+) -> Result<(Vec<u8>, u64)> {
     if !shared {
         return Ok((bytes.to_vec(), addr));
     }
@@ -48,18 +54,37 @@ fn shared_part(file: &File, kind: u16, bytes: &[u8], addr: u64, shared: bool) ->
 }
 
 impl Attribute {
-    pub(crate) fn decode(file: &File, data: &[u8], addr: u64, order: Option<u64>) -> Result<Attribute> {
+    pub(crate) fn decode(
+        file: &File,
+        data: &[u8],
+        addr: u64,
+        order: Option<u64>,
+    ) -> Result<Attribute> {
         let sizes = file.inner.ctx().sizes;
         let raw = RawAttribute::decode(&mut Cursor::new(data, addr, sizes))
             .map_err(|e| e.context("attribute message"))?;
-        let (tb, ta) = shared_part(file, msg::DATATYPE, raw.dtype, raw.dtype_addr, raw.shared_type)?;
+        let (tb, ta) = shared_part(
+            file,
+            msg::DATATYPE,
+            raw.dtype,
+            raw.dtype_addr,
+            raw.shared_type,
+        )?;
         let dtype = Datatype::from_message(&tb, ta, sizes)?;
-        let (sb, sa) = shared_part(file, msg::DATASPACE, raw.space, raw.space_addr, raw.shared_space)?;
+        let (sb, sa) = shared_part(
+            file,
+            msg::DATASPACE,
+            raw.space,
+            raw.space_addr,
+            raw.shared_space,
+        )?;
         let space = Dataspace::from_message(&sb, sa, sizes)?;
         let n = space
             .element_count()
             .and_then(|n| n.checked_mul(dtype.size() as u64))
-            .ok_or_else(|| Error::format(format!("attribute {:?}: size overflows", raw.name), addr))?;
+            .ok_or_else(|| {
+                Error::format(format!("attribute {:?}: size overflows", raw.name), addr)
+            })?;
         if n > raw.data.len() as u64 {
             return Err(Error::format(
                 format!(
@@ -129,7 +154,10 @@ impl Attribute {
     /// `Usage` when the type does not convert to `T` or the space is null.
     pub fn read_dyn<T: H5Type>(&self) -> Result<ArrayD<T>> {
         if self.is_null() {
-            return Err(Error::usage(format!("attribute {:?} is empty (null dataspace)", self.name)));
+            return Err(Error::usage(format!(
+                "attribute {:?} is empty (null dataspace)",
+                self.name
+            )));
         }
         let v = self.read_raw::<T>()?;
         ArrayD::from_shape_vec(IxDyn(&self.shape()), v).map_err(|e| Error::usage(e.to_string()))

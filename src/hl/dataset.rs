@@ -34,7 +34,7 @@ struct Meta {
     filters: Vec<FilterInfo>,
     fill: FillValue,
     external: bool,
-    chunks: OnceLock<std::result::Result<HashMap<Vec<u64>, ChunkRecord>, String>>,
+    chunks: OnceLock<Result<HashMap<Vec<u64>, ChunkRecord>>>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -244,7 +244,11 @@ impl Dataset {
     /// # Errors
     /// As [`Dataset::attrs`].
     pub fn attr_names(&self) -> Result<Vec<String>> {
-        Ok(self.attrs()?.into_iter().map(|a| a.name().to_string()).collect())
+        Ok(self
+            .attrs()?
+            .into_iter()
+            .map(|a| a.name().to_string())
+            .collect())
     }
 
     /// The attribute called `name`.
@@ -269,10 +273,9 @@ impl Dataset {
             };
             chunk_index::all_chunks(&ctx, &p)
                 .map(|v| v.into_iter().map(|c| (c.coords.clone(), c)).collect())
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.context("chunk index"))
         });
-        r.as_ref()
-            .map_err(|e| Error::format(format!("chunk index: {e}"), self.data.addr))
+        r.as_ref().map_err(|e| e.duplicate())
     }
 
     fn fill_bytes(&self) -> Vec<u8> {
@@ -286,7 +289,10 @@ impl Dataset {
     /// Reads the selected elements' stored bytes into `out`.
     fn read_sel_into(&self, sel: &Selection, out: &mut [u8]) -> Result<()> {
         if self.is_null() {
-            return Err(Error::usage(format!("dataset {:?} is empty (null dataspace)", self.name())));
+            return Err(Error::usage(format!(
+                "dataset {:?} is empty (null dataspace)",
+                self.name()
+            )));
         }
         if self.meta.external {
             return Err(Error::unsupported("external raw data storage"));
@@ -343,7 +349,11 @@ impl Dataset {
     /// `Format` on malformed storage, `Unsupported` for unknown filters.
     pub fn read_raw_selection(&self, sel: &Selection) -> Result<Vec<u8>> {
         sel.check(&self.meta.space.dims)?;
-        let mut out = vec![0u8; self.sel_bytes(sel)?];
+        let n = self.sel_bytes(sel)?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(n)
+            .map_err(|_| Error::limit(format!("cannot allocate {n} bytes for the read")))?;
+        out.resize(n, 0);
         self.read_sel_into(sel, &mut out)?;
         Ok(out)
     }
@@ -467,7 +477,10 @@ impl Dataset {
     ///
     /// # Errors
     /// As [`Dataset::read_slice`].
-    pub fn read_slice_dyn<T: H5Type, S: AsRef<[SliceInfoElem]>>(&self, slice: S) -> Result<ArrayD<T>> {
+    pub fn read_slice_dyn<T: H5Type, S: AsRef<[SliceInfoElem]>>(
+        &self,
+        slice: S,
+    ) -> Result<ArrayD<T>> {
         let sel = Selection::from_slice_elems(slice.as_ref(), &self.meta.space.dims)?;
         let v = self.read_selection_vec::<T>(&sel)?;
         ArrayD::from_shape_vec(IxDyn(&sel.out_shape()), v).map_err(|e| Error::usage(e.to_string()))

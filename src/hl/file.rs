@@ -169,9 +169,10 @@ impl File {
 
     /// The shared message indexes (empty when the file has none).
     pub(crate) fn shared_indexes(&self) -> Result<&[SharedIndex]> {
-        let r = self.inner.sohm.get_or_init(|| {
-            self.load_sohm().map_err(|e| e.to_string())
-        });
+        let r = self
+            .inner
+            .sohm
+            .get_or_init(|| self.load_sohm().map_err(|e| e.to_string()));
         match r {
             Ok(v) => Ok(v),
             Err(e) => Err(Error::format_noaddr(format!("shared message table: {e}"))),

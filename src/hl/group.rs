@@ -115,9 +115,9 @@ impl Group {
                     let heap = FractalHeap::read(&ctx, h)?;
                     let tree = BTreeV2::read(&ctx, index)?;
                     tree.for_each_record(&ctx, &mut |rec| {
-                        let id = rec.get(4..).ok_or_else(|| {
-                            Error::format("link name record too short", index)
-                        })?;
+                        let id = rec
+                            .get(4..)
+                            .ok_or_else(|| Error::format("link name record too short", index))?;
                         let bytes = heap.object(&ctx, id)?;
                         links.push(Link::from_message(&bytes, heap.addr, ctx.sizes)?);
                         Ok(())
@@ -191,27 +191,30 @@ impl Group {
         } else {
             self.clone()
         };
-        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+        let parts: Vec<&str> = path
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
         if parts.is_empty() {
             return Ok(Object::Group(cur));
         }
         for (i, part) in parts.iter().enumerate() {
             let link = cur.link(part)?.ok_or_else(|| {
-                Error::usage(format!(
-                    "no object {:?} in group {:?}",
-                    part,
-                    cur.name()
-                ))
+                Error::usage(format!("no object {:?} in group {:?}", part, cur.name()))
             })?;
             let child_path = join(cur.name(), part);
             let obj = match &link.target {
                 LinkTarget::Hard(addr) => {
                     Object::from_data(ObjectData::load(&cur.data.file, *addr, child_path.clone())?)?
                 }
-                LinkTarget::Soft(target) => cur.resolve(target, depth + 1).map_err(|e| match e {
-                    Error::Usage(m) => Error::usage(format!("soft link {child_path:?} -> {target:?}: {m}")),
-                    e => e,
-                })?,
+                LinkTarget::Soft(target) => {
+                    cur.resolve(target, depth + 1).map_err(|e| match e {
+                        Error::Usage(m) => {
+                            Error::usage(format!("soft link {child_path:?} -> {target:?}: {m}"))
+                        }
+                        e => e,
+                    })?
+                }
                 LinkTarget::External { file, path } => {
                     return Err(Error::usage(format!(
                         "{child_path:?} is an external link to {path:?} in file {file:?}; external links are not followed"
@@ -272,7 +275,11 @@ impl Group {
     /// # Errors
     /// As [`Group::attrs`].
     pub fn attr_names(&self) -> Result<Vec<String>> {
-        Ok(self.attrs()?.into_iter().map(|a| a.name().to_string()).collect())
+        Ok(self
+            .attrs()?
+            .into_iter()
+            .map(|a| a.name().to_string())
+            .collect())
     }
 
     /// The attribute called `name`.

@@ -53,7 +53,12 @@ impl ObjectData {
         let mut out = Vec::new();
         for m in self.header.all(msg::ATTRIBUTE) {
             let (data, addr) = resolve(file, m)?;
-            out.push(Attribute::decode(file, &data, addr, m.creation_order.map(u64::from))?);
+            out.push(Attribute::decode(
+                file,
+                &data,
+                addr,
+                m.creation_order.map(u64::from),
+            )?);
         }
         if let Some((info, iaddr)) = self.message(msg::ATTRIBUTE_INFO)? {
             let info = AttributeInfo::decode(&mut Cursor::new(&info, iaddr, ctx.sizes))?;
@@ -71,7 +76,12 @@ impl ObjectData {
                     } else {
                         heap.object(&ctx, id)?.into_owned()
                     };
-                    out.push(Attribute::decode(file, &data, heap.addr, Some(order as u64))?);
+                    out.push(Attribute::decode(
+                        file,
+                        &data,
+                        heap.addr,
+                        Some(order as u64),
+                    )?);
                     Ok(())
                 })?;
             }
@@ -95,12 +105,18 @@ pub(crate) fn resolve(file: &File, m: &Message) -> Result<(Vec<u8>, u64)> {
             let h = ObjectHeader::read(&ctx, addr)?;
             let t = h.find(m.kind).ok_or_else(|| {
                 Error::format(
-                    format!("shared message of type {:#x} not found in its header", m.kind),
+                    format!(
+                        "shared message of type {:#x} not found in its header",
+                        m.kind
+                    ),
                     addr,
                 )
             })?;
             if t.is_shared() {
-                return Err(Error::format("shared message refers to another shared message", addr));
+                return Err(Error::format(
+                    "shared message refers to another shared message",
+                    addr,
+                ));
             }
             Ok((t.data.clone(), t.addr))
         }
@@ -115,7 +131,9 @@ fn shared_heap_message(file: &File, kind: u16, id: &[u8]) -> Result<Vec<u8>> {
         .iter()
         .find(|i| kind < 16 && i.types & (1 << kind) != 0)
         .or(indexes.first())
-        .ok_or_else(|| Error::format_noaddr("shared message in a file without a shared message table"))?;
+        .ok_or_else(|| {
+            Error::format_noaddr("shared message in a file without a shared message table")
+        })?;
     let heap = FractalHeap::read(&ctx, idx.heap)?;
     Ok(heap.object(&ctx, id)?.into_owned())
 }
@@ -200,10 +218,12 @@ impl NamedDatatype {
     /// # Errors
     /// `Format` when the datatype message is malformed.
     pub fn dtype(&self) -> Result<Datatype> {
-        let (b, a) = self
-            .data
-            .message(msg::DATATYPE)?
-            .ok_or_else(|| Error::format("committed datatype without a datatype message", self.data.addr))?;
+        let (b, a) = self.data.message(msg::DATATYPE)?.ok_or_else(|| {
+            Error::format(
+                "committed datatype without a datatype message",
+                self.data.addr,
+            )
+        })?;
         Datatype::from_message(&b, a, self.data.file.inner.ctx().sizes)
     }
 

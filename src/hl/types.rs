@@ -105,17 +105,15 @@ impl<N: NativeNumber + H5Type> H5Type for Vec<N> {
         let es = dt.size().max(1);
         raw.chunks_exact(es)
             .map(|e| match decode_value(file, dt, e)? {
-                Value::Sequence(items) => {
-                    items
-                        .into_iter()
-                        .map(|v| match v {
-                            Value::Int(i) => Ok(N::from_i64(i)),
-                            Value::UInt(u) => Ok(N::from_u64(u)),
-                            Value::Float(f) => Ok(N::from_f64(f)),
-                            _ => Err(Error::usage("sequence element is not a number")),
-                        })
-                        .collect()
-                }
+                Value::Sequence(items) => items
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::Int(i) => Ok(N::from_i64(i)),
+                        Value::UInt(u) => Ok(N::from_u64(u)),
+                        Value::Float(f) => Ok(N::from_f64(f)),
+                        _ => Err(Error::usage("sequence element is not a number")),
+                    })
+                    .collect(),
                 _ => Err(Error::usage("not a sequence")),
             })
             .collect()

@@ -67,14 +67,17 @@ fn decode(file: &File, dt: &Datatype, bytes: &[u8], depth: u32) -> Result<Value>
         return Err(Error::format_noaddr("element shorter than its datatype"));
     }
     Ok(match dt {
-        Datatype::Integer { .. } | Datatype::Float { .. } | Datatype::Enum { .. } | Datatype::Bitfield { .. } => {
-            match number(dt, bytes)? {
-                Number::Int(v) => Value::Int(v),
-                Number::UInt(v) => Value::UInt(v),
-                Number::Float(v) => Value::Float(v),
-            }
+        Datatype::Integer { .. }
+        | Datatype::Float { .. }
+        | Datatype::Enum { .. }
+        | Datatype::Bitfield { .. } => match number(dt, bytes)? {
+            Number::Int(v) => Value::Int(v),
+            Number::UInt(v) => Value::UInt(v),
+            Number::Float(v) => Value::Float(v),
+        },
+        Datatype::Time { .. } | Datatype::Opaque { .. } => {
+            Value::Opaque(bytes[..dt.size()].to_vec())
         }
-        Datatype::Time { .. } | Datatype::Opaque { .. } => Value::Opaque(bytes[..dt.size()].to_vec()),
         Datatype::String { size, .. } => Value::FixedString(bytes[..*size as usize].to_vec()),
         Datatype::Compound { members, .. } => {
             let mut out = Vec::with_capacity(members.len());

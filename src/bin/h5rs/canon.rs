@@ -171,7 +171,7 @@ impl Walker {
                 self.lines.push(J::Obj(vec![
                     ("path".into(), s(p)),
                     ("kind".into(), s("datatype")),
-                    ("dtype".into(), s(&t.dtype()?.canonical())),
+                    ("dtype".into(), s(&t.dtype()?.memory_layout().canonical())),
                     ("attrs".into(), attrs),
                 ]));
             }
@@ -195,7 +195,7 @@ impl Walker {
                     J::List(d.shape().iter().map(|&n| J::Num(n as u64)).collect())
                 },
             ),
-            ("dtype".into(), s(&d.dtype().canonical())),
+            ("dtype".into(), s(&d.dtype().memory_layout().canonical())),
             ("layout".into(), s(d.layout().name())),
         ];
         if let Some(c) = d.chunks() {
@@ -225,7 +225,11 @@ impl Walker {
             hex(&Sha256::digest(b""))
         } else {
             let raw = d.read_raw()?;
-            self.digest(d.dtype(), &raw)?
+            if flattens_sequences(d) {
+                self.digest_flattened(d.dtype(), &raw)?
+            } else {
+                self.digest(d.dtype(), &raw)?
+            }
         };
         rec.push(("data".into(), s(&data)));
         let attrs = self.attrs(&d.attrs()?)?;
@@ -252,7 +256,7 @@ impl Walker {
                 a.name().to_string(),
                 J::Obj(vec![
                     ("shape".into(), shape),
-                    ("dtype".into(), s(&a.dtype().canonical())),
+                    ("dtype".into(), s(&a.dtype().memory_layout().canonical())),
                     ("data".into(), s(&data)),
                 ]),
             ));
@@ -279,6 +283,32 @@ impl Walker {
                 if buf.len() >= 1 << 16 {
                     h.update(&buf);
                     buf.clear();
+                }
+            }
+        }
+        h.update(&buf);
+        Ok(hex(&h.finalize()))
+    }
+
+    /// h5py hands a scalar variable-length dataset, or a dataset of arrays
+    /// of sequences, to numpy as the sequences' items themselves; the
+    /// reference dump then encodes each item as a one-element sequence.
+    fn digest_flattened(&mut self, dt: &Datatype, raw: &[u8]) -> h5rs::Result<String> {
+        let mut h = Sha256::new();
+        let mut buf = Vec::new();
+        for e in raw.chunks_exact(dt.size().max(1)) {
+            let v = h5rs::hl::value::decode_value(&self.file, dt, e)?;
+            let seqs: Vec<&Value> = match &v {
+                Value::Sequence(_) => vec![&v],
+                Value::Array(xs) => xs.iter().collect(),
+                _ => vec![],
+            };
+            for sq in seqs {
+                if let Value::Sequence(items) = sq {
+                    for it in items {
+                        buf.extend(1u32.to_le_bytes());
+                        self.encode(it, &mut buf)?;
+                    }
                 }
             }
         }
@@ -352,6 +382,14 @@ impl Walker {
     }
 }
 
+fn flattens_sequences(d: &Dataset) -> bool {
+    match d.dtype() {
+        Datatype::VarLen { .. } => d.is_scalar(),
+        Datatype::Array { base, .. } => matches!(**base, Datatype::VarLen { .. }),
+        _ => false,
+    }
+}
+
 fn push_f64(f: f64, out: &mut Vec<u8>) {
     if f.is_nan() {
         out.extend([0, 0, 0, 0, 0, 0, 0xf8, 0x7f]);
@@ -390,32 +428,30 @@ fn fast_numeric(dt: &Datatype) -> Option<Fast> {
             signed,
             bit_offset: 0,
             precision,
-        } if *precision as u32 == size * 8 && *size <= 8 => {
-            Some(match (order, signed) {
-                (O::Little, true) => |e, o| {
-                    let mut a = [0u8; 8];
-                    a[..e.len()].copy_from_slice(e);
-                    let sh = 64 - 8 * e.len() as u32;
-                    o.extend(((i64::from_le_bytes(a) << sh) >> sh).to_le_bytes())
-                },
-                (O::Little, false) => |e, o| {
-                    let mut a = [0u8; 8];
-                    a[..e.len()].copy_from_slice(e);
-                    o.extend(a)
-                },
-                (O::Big, true) => |e, o| {
-                    let mut a = [0u8; 8];
-                    a[8 - e.len()..].copy_from_slice(e);
-                    let sh = 64 - 8 * e.len() as u32;
-                    o.extend(((i64::from_be_bytes(a) << sh) >> sh).to_le_bytes())
-                },
-                (O::Big, false) => |e, o| {
-                    let mut a = [0u8; 8];
-                    a[8 - e.len()..].copy_from_slice(e);
-                    o.extend(u64::from_be_bytes(a).to_le_bytes())
-                },
-            })
-        }
+        } if *precision as u32 == size * 8 && *size <= 8 => Some(match (order, signed) {
+            (O::Little, true) => |e, o| {
+                let mut a = [0u8; 8];
+                a[..e.len()].copy_from_slice(e);
+                let sh = 64 - 8 * e.len() as u32;
+                o.extend(((i64::from_le_bytes(a) << sh) >> sh).to_le_bytes())
+            },
+            (O::Little, false) => |e, o| {
+                let mut a = [0u8; 8];
+                a[..e.len()].copy_from_slice(e);
+                o.extend(a)
+            },
+            (O::Big, true) => |e, o| {
+                let mut a = [0u8; 8];
+                a[8 - e.len()..].copy_from_slice(e);
+                let sh = 64 - 8 * e.len() as u32;
+                o.extend(((i64::from_be_bytes(a) << sh) >> sh).to_le_bytes())
+            },
+            (O::Big, false) => |e, o| {
+                let mut a = [0u8; 8];
+                a[8 - e.len()..].copy_from_slice(e);
+                o.extend(u64::from_be_bytes(a).to_le_bytes())
+            },
+        }),
         _ => None,
     }
 }

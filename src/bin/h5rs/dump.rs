@@ -11,7 +11,10 @@ fn show_value(v: &Value) -> String {
         Value::Float(f) => format!("{f}"),
         Value::Complex(r, i) => format!("{r}{i:+}j"),
         Value::FixedString(_) | Value::String(_) => format!("{:?}", v.as_str().unwrap_or_default()),
-        Value::Opaque(b) => format!("0x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+        Value::Opaque(b) => format!(
+            "0x{}",
+            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+        ),
         Value::Compound(m) => format!(
             "{{{}}}",
             m.iter()
@@ -67,7 +70,8 @@ fn dump_dataset(d: &Dataset, indent: &str) {
         let n = d.size();
         let sel = if d.ndim() > 0 && n > SHOW {
             // read only the first rows
-            let mut sel = h5rs::Selection::all(&d.shape().iter().map(|&x| x as u64).collect::<Vec<_>>());
+            let mut sel =
+                h5rs::Selection::all(&d.shape().iter().map(|&x| x as u64).collect::<Vec<_>>());
             let row: usize = d.shape()[1..].iter().product::<usize>().max(1);
             sel.dims[0].count = (SHOW.div_ceil(row) as u64).min(sel.dims[0].count);
             sel

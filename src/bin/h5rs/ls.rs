@@ -20,7 +20,11 @@ fn describe_dataset(d: &Dataset) -> String {
             .collect();
         format!("{{{}}}", dims.join(", "))
     };
-    let mut s = format!("Dataset {shape} {} {}", d.dtype().canonical(), d.layout().name());
+    let mut s = format!(
+        "Dataset {shape} {} {}",
+        d.dtype().canonical(),
+        d.layout().name()
+    );
     if let Some(c) = d.chunks() {
         let c: Vec<String> = c.iter().map(|x| x.to_string()).collect();
         s.push_str(&format!(" chunks={{{}}}", c.join(", ")));
@@ -66,7 +70,9 @@ fn list(g: &Group, prefix: &str, recursive: bool) -> h5rs::Result<()> {
                 Ok(Object::Dataset(d)) => println!("{name:<30} {}", describe_dataset(&d)),
                 Ok(Object::Datatype(t)) => println!(
                     "{name:<30} Type {}",
-                    t.dtype().map(|d| d.canonical()).unwrap_or_else(|e| e.to_string())
+                    t.dtype()
+                        .map(|d| d.canonical())
+                        .unwrap_or_else(|e| e.to_string())
                 ),
                 Err(e) => println!("{name:<30} error: {e}"),
             },
