@@ -43,7 +43,7 @@
 //!
 //! Entries at or past the header's "max index set" were never written.
 //! Entry formats are those of the fixed array
-//! ([`EntryFormat`](super::fixed_array::EntryFormat)).
+//! ([`EntryFormat`]).
 //!
 //! How an entry index maps to a chunk: the unlimited dimension is moved to
 //! the front (the others keep their order) and the index is row-major over
