@@ -78,10 +78,7 @@ fn walk_node(
     let node_type = c.u8()?;
     if node_type != kind.code() {
         return Err(Error::format(
-            format!(
-                "v1 B-tree node: type {node_type}, expected {}",
-                kind.code()
-            ),
+            format!("v1 B-tree node: type {node_type}, expected {}", kind.code()),
             addr,
         ));
     }

@@ -72,7 +72,10 @@ pub fn lookup3(key: &[u8], initval: u32) -> u32 {
 /// `block` is the structure including the trailing checksum.
 pub fn verify(block: &[u8], what: &str, addr: u64) -> Result<()> {
     if block.len() < 4 {
-        return Err(Error::format(format!("{what}: too short for a checksum"), addr));
+        return Err(Error::format(
+            format!("{what}: too short for a checksum"),
+            addr,
+        ));
     }
     let (data, sum) = block.split_at(block.len() - 4);
     let stored = u32::from_le_bytes([sum[0], sum[1], sum[2], sum[3]]);

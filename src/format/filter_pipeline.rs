@@ -55,7 +55,10 @@ pub fn decode(c: &mut Cursor) -> Result<Vec<FilterInfo>> {
     if version == 1 {
         c.skip(6)?;
     } else if version != 2 {
-        return Err(Error::format(format!("filter pipeline: version {version}"), at));
+        return Err(Error::format(
+            format!("filter pipeline: version {version}"),
+            at,
+        ));
     }
     if n > 32 {
         return Err(Error::format(format!("filter pipeline: {n} filters"), at));

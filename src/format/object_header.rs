@@ -148,10 +148,7 @@ impl Chain {
         let a = c.required_address("continuation")?;
         let len = c.length()?;
         if !self.seen.insert(a) {
-            return Err(Error::format(
-                "continuation chunk reached twice (cycle)",
-                a,
-            ));
+            return Err(Error::format("continuation chunk reached twice (cycle)", a));
         }
         self.chunks += 1;
         if self.chunks > ctx.limits.max_header_chunks {
@@ -165,7 +162,12 @@ impl Chain {
     }
 }
 
-fn push_message(ctx: &FileCtx, out: &mut Vec<Message>, chain: &mut Chain, m: Message) -> Result<()> {
+fn push_message(
+    ctx: &FileCtx,
+    out: &mut Vec<Message>,
+    chain: &mut Chain,
+    m: Message,
+) -> Result<()> {
     match m.kind {
         msg::NIL => {}
         msg::CONTINUATION => chain.push_continuation(ctx, &m)?,
@@ -253,7 +255,14 @@ fn read_v2(ctx: &FileCtx, addr: u64) -> Result<ObjectHeader> {
         chunks: 0,
     };
     let mut messages = Vec::new();
-    read_v2_messages(ctx, addr + start, chunk0, tracked, &mut messages, &mut chain)?;
+    read_v2_messages(
+        ctx,
+        addr + start,
+        chunk0,
+        tracked,
+        &mut messages,
+        &mut chain,
+    )?;
     while let Some((a, len)) = chain.pending.pop_front() {
         let block = ctx.slice(a, len, "object header continuation chunk")?;
         checksum::verify(block, "object header continuation chunk", a)?;

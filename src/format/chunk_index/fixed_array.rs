@@ -6,5 +6,7 @@ use crate::format::FileCtx;
 
 /// Every allocated chunk in the index at `addr`.
 pub fn chunks(_ctx: &FileCtx, addr: u64, _p: &IndexParams) -> Result<Vec<ChunkRecord>> {
-    Err(Error::unsupported(format!("fixed_array chunk index at {addr:#x}")))
+    Err(Error::unsupported(format!(
+        "fixed_array chunk index at {addr:#x}"
+    )))
 }

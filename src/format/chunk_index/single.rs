@@ -5,7 +5,11 @@ use super::{ChunkRecord, IndexParams};
 use crate::error::Result;
 
 /// The one chunk at `addr`.
-pub fn chunks(addr: u64, filtered: Option<(u64, u32)>, p: &IndexParams) -> Result<Vec<ChunkRecord>> {
+pub fn chunks(
+    addr: u64,
+    filtered: Option<(u64, u32)>,
+    p: &IndexParams,
+) -> Result<Vec<ChunkRecord>> {
     let (size, filter_mask) = match filtered {
         Some(f) => f,
         None => (p.chunk_bytes()?, 0),

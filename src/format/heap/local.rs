@@ -25,7 +25,10 @@ impl<'a> LocalHeap<'a> {
         c.signature(b"HEAP", "local heap")?;
         let version = c.u8()?;
         if version != 0 {
-            return Err(Error::format(format!("local heap: version {version}"), addr));
+            return Err(Error::format(
+                format!("local heap: version {version}"),
+                addr,
+            ));
         }
         c.skip(3)?;
         let size = c.length()?;
