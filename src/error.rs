@@ -83,6 +83,20 @@ impl Error {
         }
     }
 
+    /// A copy of the error (I/O errors keep their kind and message).
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Error::Format { what, addr } => Error::Format {
+                what: what.clone(),
+                addr: *addr,
+            },
+            Error::Unsupported(s) => Error::Unsupported(s.clone()),
+            Error::Io(e) => Error::Io(std::io::Error::new(e.kind(), e.to_string())),
+            Error::LimitsExceeded(s) => Error::LimitsExceeded(s.clone()),
+            Error::Usage(s) => Error::Usage(s.clone()),
+        }
+    }
+
     /// Prefixes a format error's text with the structure that was being read.
     pub fn context(self, structure: &str) -> Self {
         match self {

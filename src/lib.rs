@@ -20,3 +20,14 @@ pub mod limits;
 
 pub use error::{Error, Result};
 pub use limits::Limits;
+pub mod hl;
+
+pub use array::selection::Selection;
+pub use format::datatype::Datatype;
+pub use hl::attribute::Attribute;
+pub use hl::dataset::{Dataset, LayoutClass};
+pub use hl::file::File;
+pub use hl::group::{Group, Link, LinkTarget};
+pub use hl::object::{NamedDatatype, Object};
+pub use hl::types::H5Type;
+pub use hl::value::Value;

@@ -27,7 +27,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_chunk_bytes: 1 << 32,
-            max_read_bytes: 1 << 40,
+            max_read_bytes: 64 << 30,
             max_header_messages: 1 << 16,
             max_header_chunks: 1 << 12,
             max_tree_depth: 64,

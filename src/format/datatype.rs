@@ -347,6 +347,133 @@ impl Datatype {
     }
 }
 
+impl Datatype {
+    /// The decimal text of an integer value stored in this (integer) type.
+    pub fn integer_text(&self, bytes: &[u8]) -> String {
+        let Datatype::Integer {
+            order,
+            signed,
+            size,
+            ..
+        } = self
+        else {
+            return "?".into();
+        };
+        let n = (*size as usize).min(bytes.len()).min(16);
+        let mut v: u128 = 0;
+        let it: Vec<u8> = match order {
+            ByteOrder::Little => bytes[..n].iter().rev().copied().collect(),
+            ByteOrder::Big => bytes[..n].to_vec(),
+        };
+        for b in it {
+            v = (v << 8) | b as u128;
+        }
+        if *signed && n > 0 && n < 16 && v >> (8 * n - 1) & 1 == 1 {
+            let s = (v as i128) - (1i128 << (8 * n));
+            s.to_string()
+        } else {
+            v.to_string()
+        }
+    }
+
+    /// The type as libhdf5 describes it in memory (what `H5Dget_type` and
+    /// `H5Aget_type` return): variable-length sequences take 16 bytes
+    /// (`hvl_t`), variable-length strings 8 (a pointer), and compounds that
+    /// hold them have their members sorted by offset and shifted by the
+    /// accumulated size change. Other types are unchanged.
+    pub fn memory_layout(&self) -> Datatype {
+        match self {
+            Datatype::VarLen { base, .. } => Datatype::VarLen {
+                base: Box::new(base.memory_layout()),
+                size: 16,
+            },
+            Datatype::VarLenString { pad, cset, .. } => Datatype::VarLenString {
+                pad: *pad,
+                cset: *cset,
+                size: 8,
+            },
+            Datatype::Array { dims, base } if base.has_vlen() => Datatype::Array {
+                dims: dims.clone(),
+                base: Box::new(base.memory_layout()),
+            },
+            Datatype::Compound { size, members } if self.has_vlen() => {
+                let mut members = members.clone();
+                members.sort_by_key(|m| m.offset);
+                let mut change: i64 = 0;
+                for m in &mut members {
+                    m.offset = (m.offset as i64 + change).max(0) as u32;
+                    if m.dtype.has_vlen() {
+                        let old = m.dtype.size() as i64;
+                        m.dtype = m.dtype.memory_layout();
+                        change += m.dtype.size() as i64 - old;
+                    }
+                }
+                Datatype::Compound {
+                    size: (*size as i64 + change).max(0) as u32,
+                    members,
+                }
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// The canonical text of the type: `<i4`, `S10/nullterm/ascii`,
+    /// `compound{a:<i2@0,b:>f8@2}10`, ... (no spaces).
+    pub fn canonical(&self) -> String {
+        match self {
+            Datatype::Integer {
+                size,
+                order,
+                signed,
+                ..
+            } => format!(
+                "{}{}{size}",
+                order.symbol(),
+                if *signed { 'i' } else { 'u' }
+            ),
+            Datatype::Float { size, order, .. } => format!("{}f{size}", order.symbol()),
+            Datatype::Time { size, .. } => format!("time{size}"),
+            Datatype::String { size, pad, cset } => {
+                format!("S{size}/{}/{}", pad.name(), cset.name())
+            }
+            Datatype::Bitfield { size, order } => format!("{}b{size}", order.symbol()),
+            Datatype::Opaque { size, tag } => format!("opaque{size}({tag})"),
+            Datatype::Compound { size, members } => {
+                let parts: Vec<String> = members
+                    .iter()
+                    .map(|m| format!("{}:{}@{}", m.name, m.dtype.canonical(), m.offset))
+                    .collect();
+                format!("compound{{{}}}{size}", parts.join(","))
+            }
+            Datatype::Reference { kind, .. } => match kind {
+                ReferenceKind::Object => "ref-object".into(),
+                ReferenceKind::Region => "ref-region".into(),
+                ReferenceKind::Revised => "ref".into(),
+            },
+            Datatype::Enum { base, members } => {
+                let parts: Vec<String> = members
+                    .iter()
+                    .map(|m| format!("{}={}", m.name, base.integer_text(&m.value)))
+                    .collect();
+                format!("enum({};{})", base.canonical(), parts.join(","))
+            }
+            Datatype::VarLen { base, .. } => format!("vlen({})", base.canonical()),
+            Datatype::VarLenString { cset, .. } => format!("vstr/{}", cset.name()),
+            Datatype::Array { dims, base } => {
+                let d: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+                format!("array({};[{}])", base.canonical(), d.join(","))
+            }
+            Datatype::Complex { size, base } => {
+                let order = match **base {
+                    Datatype::Float { order, .. } => order,
+                    _ => ByteOrder::Little,
+                };
+                format!("{}c{size}", order.symbol())
+            }
+        }
+    }
+}
+
 const MAX_DEPTH: u32 = 32;
 
 fn order_of(bits: u32) -> ByteOrder {

@@ -1,0 +1,564 @@
+//! Datasets: lazy handles to N-dimensional arrays in the file.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use ndarray::{ArrayD, IxDyn, SliceInfoElem};
+
+use super::attribute::Attribute;
+use super::object::ObjectData;
+use super::types::H5Type;
+use crate::array::read::{ChunkedStorage, ReadRequest, Storage, read};
+use crate::array::selection::Selection;
+use crate::error::{Error, Result};
+use crate::format::chunk_index::{self, ChunkRecord, IndexParams};
+use crate::format::cursor::Cursor;
+use crate::format::dataspace::{Dataspace, SpaceKind};
+use crate::format::datatype::Datatype;
+use crate::format::fill_value::FillValue;
+use crate::format::filter_pipeline::{self, FilterInfo};
+use crate::format::layout::Layout;
+use crate::format::object_header::msg;
+
+/// A dataset. Opening one reads its metadata only; data is read on request.
+#[derive(Clone)]
+pub struct Dataset {
+    pub(crate) data: Arc<ObjectData>,
+    meta: Arc<Meta>,
+}
+
+struct Meta {
+    space: Dataspace,
+    dtype: Datatype,
+    layout: Layout,
+    filters: Vec<FilterInfo>,
+    fill: FillValue,
+    external: bool,
+    chunks: OnceLock<Result<HashMap<Vec<u64>, ChunkRecord>>>,
+}
+
+impl std::fmt::Debug for Dataset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dataset")
+            .field("name", &self.data.path)
+            .field("shape", &self.meta.space.dims)
+            .field("dtype", &self.meta.dtype)
+            .finish()
+    }
+}
+
+/// How a dataset stores its elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutClass {
+    /// Inside the object header.
+    Compact,
+    /// One block.
+    Contiguous,
+    /// In chunks.
+    Chunked,
+    /// Mapped from other datasets.
+    Virtual,
+}
+
+impl LayoutClass {
+    /// The name h5py's property lists use.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayoutClass::Compact => "compact",
+            LayoutClass::Contiguous => "contiguous",
+            LayoutClass::Chunked => "chunked",
+            LayoutClass::Virtual => "virtual",
+        }
+    }
+}
+
+impl Dataset {
+    pub(crate) fn from_data(data: Arc<ObjectData>) -> Result<Dataset> {
+        let sizes = data.file.inner.ctx().sizes;
+        let need = |kind: u16, what: &str| -> Result<(Vec<u8>, u64)> {
+            data.message(kind)?
+                .ok_or_else(|| Error::format(format!("dataset has no {what} message"), data.addr))
+        };
+        let (b, a) = need(msg::DATASPACE, "dataspace")?;
+        let space = Dataspace::from_message(&b, a, sizes)?;
+        let (b, a) = need(msg::DATATYPE, "datatype")?;
+        let dtype = Datatype::from_message(&b, a, sizes)?;
+        let (b, a) = need(msg::LAYOUT, "layout")?;
+        let layout = Layout::from_message(&b, a, sizes)?;
+        let filters = match data.message(msg::FILTER_PIPELINE)? {
+            Some((b, a)) => filter_pipeline::decode(&mut Cursor::new(&b, a, sizes))
+                .map_err(|e| e.context("filter pipeline"))?,
+            None => Vec::new(),
+        };
+        let fill = if let Some((b, a)) = data.message(msg::FILL)? {
+            FillValue::decode(&mut Cursor::new(&b, a, sizes))?
+        } else if let Some((b, a)) = data.message(msg::FILL_OLD)? {
+            FillValue::decode_old(&mut Cursor::new(&b, a, sizes))?
+        } else {
+            FillValue::default()
+        };
+        let external = data.has(msg::EXTERNAL);
+        Ok(Dataset {
+            data,
+            meta: Arc::new(Meta {
+                space,
+                dtype,
+                layout,
+                filters,
+                fill,
+                external,
+                chunks: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// The dataset's path as it was reached.
+    pub fn name(&self) -> &str {
+        &self.data.path
+    }
+
+    /// The address of its object header.
+    pub fn addr(&self) -> u64 {
+        self.data.addr
+    }
+
+    /// The file it belongs to.
+    pub fn file(&self) -> &super::file::File {
+        &self.data.file
+    }
+
+    /// The dataspace.
+    pub fn space(&self) -> &Dataspace {
+        &self.meta.space
+    }
+
+    /// Current dimensions (`[]` for scalar and null dataspaces).
+    pub fn shape(&self) -> Vec<usize> {
+        self.meta.space.dims.iter().map(|&d| d as usize).collect()
+    }
+
+    /// Number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.meta.space.dims.len()
+    }
+
+    /// Number of elements.
+    pub fn size(&self) -> usize {
+        self.meta.space.element_count().unwrap_or(u64::MAX) as usize
+    }
+
+    /// True for a null dataspace (h5py's `Empty`).
+    pub fn is_null(&self) -> bool {
+        self.meta.space.kind == SpaceKind::Null
+    }
+
+    /// True for a scalar dataspace.
+    pub fn is_scalar(&self) -> bool {
+        self.meta.space.kind == SpaceKind::Scalar
+    }
+
+    /// Maximum dimensions; `None` entries are unlimited.
+    pub fn maxshape(&self) -> Vec<Option<usize>> {
+        self.meta
+            .space
+            .max_dims
+            .iter()
+            .map(|m| m.map(|v| v as usize))
+            .collect()
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> &Datatype {
+        &self.meta.dtype
+    }
+
+    /// The storage layout class.
+    pub fn layout(&self) -> LayoutClass {
+        match &self.meta.layout {
+            Layout::Compact { .. } => LayoutClass::Compact,
+            Layout::Contiguous { .. } => LayoutClass::Contiguous,
+            Layout::Chunked(_) => LayoutClass::Chunked,
+            Layout::Virtual { .. } => LayoutClass::Virtual,
+        }
+    }
+
+    /// The decoded layout message.
+    pub fn layout_message(&self) -> &Layout {
+        &self.meta.layout
+    }
+
+    /// Chunk dimensions when chunked.
+    pub fn chunks(&self) -> Option<Vec<usize>> {
+        match &self.meta.layout {
+            Layout::Chunked(c) => Some(c.dims.iter().map(|&d| d as usize).collect()),
+            _ => None,
+        }
+    }
+
+    /// The filter pipeline, in order.
+    pub fn filters(&self) -> &[FilterInfo] {
+        &self.meta.filters
+    }
+
+    /// The fill value message.
+    pub fn fill_value(&self) -> &FillValue {
+        &self.meta.fill
+    }
+
+    /// Bytes of storage allocated in the file (as h5py's
+    /// `id.get_storage_size()`).
+    ///
+    /// # Errors
+    /// `Format` when the chunk index is malformed.
+    pub fn storage_size(&self) -> Result<u64> {
+        Ok(match &self.meta.layout {
+            Layout::Compact { data } => data.len() as u64,
+            Layout::Contiguous { address: None, .. } => 0,
+            Layout::Contiguous { size, .. } => match size {
+                Some(s) => *s,
+                None => self.byte_size()?,
+            },
+            Layout::Chunked(_) => self.chunk_map()?.values().map(|c| c.size).sum(),
+            Layout::Virtual { .. } => 0,
+        })
+    }
+
+    fn byte_size(&self) -> Result<u64> {
+        self.meta
+            .space
+            .element_count()
+            .and_then(|n| n.checked_mul(self.meta.dtype.size() as u64))
+            .ok_or_else(|| Error::format("dataset size overflows", self.data.addr))
+    }
+
+    /// The dataset's attributes.
+    ///
+    /// # Errors
+    /// `Format` on malformed attribute storage.
+    pub fn attrs(&self) -> Result<Vec<Attribute>> {
+        self.data.attributes()
+    }
+
+    /// Names of the dataset's attributes.
+    ///
+    /// # Errors
+    /// As [`Dataset::attrs`].
+    pub fn attr_names(&self) -> Result<Vec<String>> {
+        Ok(self
+            .attrs()?
+            .into_iter()
+            .map(|a| a.name().to_string())
+            .collect())
+    }
+
+    /// The attribute called `name`.
+    ///
+    /// # Errors
+    /// `Usage` when there is none.
+    pub fn attr(&self, name: &str) -> Result<Attribute> {
+        super::attribute::find(self.attrs()?, name)
+    }
+
+    fn chunk_map(&self) -> Result<&HashMap<Vec<u64>, ChunkRecord>> {
+        let Layout::Chunked(cl) = &self.meta.layout else {
+            return Err(Error::usage("dataset is not chunked"));
+        };
+        let r = self.meta.chunks.get_or_init(|| {
+            let ctx = self.data.file.inner.ctx();
+            let p = IndexParams {
+                layout: cl,
+                dims: &self.meta.space.dims,
+                max_dims: &self.meta.space.max_dims,
+                filtered: !self.meta.filters.is_empty(),
+            };
+            chunk_index::all_chunks(&ctx, &p)
+                .map(|v| v.into_iter().map(|c| (c.coords.clone(), c)).collect())
+                .map_err(|e| e.context("chunk index"))
+        });
+        r.as_ref().map_err(|e| e.duplicate())
+    }
+
+    fn fill_bytes(&self) -> Vec<u8> {
+        let es = self.meta.dtype.size();
+        match &self.meta.fill.value {
+            Some(v) if v.len() == es => v.clone(),
+            _ => vec![0; es],
+        }
+    }
+
+    /// Reads the selected elements' stored bytes into `out`.
+    fn read_sel_into(&self, sel: &Selection, out: &mut [u8]) -> Result<()> {
+        if self.is_null() {
+            return Err(Error::usage(format!(
+                "dataset {:?} is empty (null dataspace)",
+                self.name()
+            )));
+        }
+        if self.meta.external {
+            return Err(Error::unsupported("external raw data storage"));
+        }
+        let ctx = self.data.file.inner.ctx();
+        let es = self.meta.dtype.size();
+        let fill = self.fill_bytes();
+        let dims = &self.meta.space.dims;
+        let storage = match &self.meta.layout {
+            Layout::Compact { data } => Storage::Dense(data),
+            Layout::Contiguous { address: None, .. } => Storage::Unallocated,
+            Layout::Contiguous {
+                address: Some(a), ..
+            } => {
+                let need = self.byte_size()?;
+                Storage::Dense(ctx.slice(*a, need, "contiguous dataset storage")?)
+            }
+            Layout::Chunked(cl) => Storage::Chunked(ChunkedStorage {
+                chunk_dims: &cl.dims,
+                chunks: self.chunk_map()?,
+                pipeline: &self.meta.filters,
+                dtype: &self.meta.dtype,
+                dont_filter_partial_edges: cl.dont_filter_partial_edges,
+            }),
+            Layout::Virtual { .. } => {
+                return Err(Error::unsupported(format!(
+                    "virtual dataset {:?} (reading mapped data is not implemented)",
+                    self.name()
+                )));
+            }
+        };
+        let req = ReadRequest {
+            ctx,
+            dims,
+            esize: es,
+            fill: &fill,
+            storage,
+        };
+        read(&req, sel, out).map_err(|e| e.at(self.data.addr))
+    }
+
+    fn sel_bytes(&self, sel: &Selection) -> Result<usize> {
+        let n = sel
+            .count()
+            .checked_mul(self.meta.dtype.size() as u64)
+            .filter(|&b| b <= self.data.file.inner.ctx().limits.max_read_bytes)
+            .ok_or_else(|| Error::limit("read larger than the configured limit"))?;
+        usize::try_from(n).map_err(|_| Error::limit("read does not fit in memory"))
+    }
+
+    /// The stored bytes of the selection, in C order.
+    ///
+    /// # Errors
+    /// `Format` on malformed storage, `Unsupported` for unknown filters.
+    pub fn read_raw_selection(&self, sel: &Selection) -> Result<Vec<u8>> {
+        sel.check(&self.meta.space.dims)?;
+        let n = self.sel_bytes(sel)?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(n)
+            .map_err(|_| Error::limit(format!("cannot allocate {n} bytes for the read")))?;
+        out.resize(n, 0);
+        self.read_sel_into(sel, &mut out)?;
+        Ok(out)
+    }
+
+    /// Every element's stored bytes, in C order.
+    ///
+    /// # Errors
+    /// As [`Dataset::read_raw_selection`].
+    pub fn read_raw(&self) -> Result<Vec<u8>> {
+        self.read_raw_selection(&Selection::all(&self.meta.space.dims))
+    }
+
+    /// Reads a selection as a flat vector of `T`.
+    ///
+    /// # Errors
+    /// As [`Dataset::read_raw_selection`], and `Usage` when the type does
+    /// not convert to `T`.
+    pub fn read_selection_vec<T: H5Type>(&self, sel: &Selection) -> Result<Vec<T>> {
+        sel.check(&self.meta.space.dims)?;
+        let dt = &self.meta.dtype;
+        if T::is_plain(dt) {
+            let n = sel.count() as usize;
+            self.sel_bytes(sel)?;
+            let mut v: Vec<T> = Vec::new();
+            v.try_reserve_exact(n)
+                .map_err(|_| Error::limit("read does not fit in memory"))?;
+            let raw = self.read_raw_selection(sel)?;
+            // plain types are plain numbers: decoding copies bytes
+            return T::decode_all(&self.data.file, dt, &raw).map(|mut d| {
+                v.append(&mut d);
+                v
+            });
+        }
+        let raw = self.read_raw_selection(sel)?;
+        T::decode_all(&self.data.file, dt, &raw)
+    }
+
+    /// Every element as an N-d array of `T`.
+    ///
+    /// # Errors
+    /// As [`Dataset::read_selection_vec`].
+    pub fn read_dyn<T: H5Type>(&self) -> Result<ArrayD<T>> {
+        let sel = Selection::all(&self.meta.space.dims);
+        let v = self.read_selection_vec::<T>(&sel)?;
+        ArrayD::from_shape_vec(IxDyn(&sel.out_shape()), v).map_err(|e| Error::usage(e.to_string()))
+    }
+
+    /// Every element as an array of dimension `D` (`Ix1`, `Ix2`, ...).
+    ///
+    /// # Errors
+    /// `Usage` on a dimension mismatch, else as [`Dataset::read_dyn`].
+    pub fn read<T: H5Type, D: ndarray::Dimension>(&self) -> Result<ndarray::Array<T, D>> {
+        self.read_dyn::<T>()?
+            .into_dimensionality::<D>()
+            .map_err(|e| Error::usage(format!("dataset {:?}: {e}", self.name())))
+    }
+
+    /// Every element, flattened, as a vector.
+    ///
+    /// # Errors
+    /// As [`Dataset::read_dyn`].
+    pub fn read_raw_vec<T: H5Type>(&self) -> Result<Vec<T>> {
+        self.read_selection_vec(&Selection::all(&self.meta.space.dims))
+    }
+
+    /// A one-dimensional dataset as an `Array1`.
+    ///
+    /// # Errors
+    /// As [`Dataset::read`].
+    pub fn read_1d<T: H5Type>(&self) -> Result<ndarray::Array1<T>> {
+        self.read()
+    }
+
+    /// A two-dimensional dataset as an `Array2`.
+    ///
+    /// # Errors
+    /// As [`Dataset::read`].
+    pub fn read_2d<T: H5Type>(&self) -> Result<ndarray::Array2<T>> {
+        self.read()
+    }
+
+    /// The single element of a scalar dataset.
+    ///
+    /// # Errors
+    /// `Usage` when the dataset holds other than one element.
+    pub fn read_scalar<T: H5Type>(&self) -> Result<T> {
+        let mut v = self.read_raw_vec::<T>()?;
+        if v.len() != 1 {
+            return Err(Error::usage(format!(
+                "dataset {:?} holds {} elements, not one",
+                self.name(),
+                v.len()
+            )));
+        }
+        v.pop().ok_or_else(|| Error::usage("empty dataset"))
+    }
+
+    /// Reads a slice given as ndarray's `s![..]`: ranges with steps and
+    /// single indices (which drop their axis, as in h5py). Only the chunks
+    /// the selection touches are read.
+    ///
+    /// ```no_run
+    /// use ndarray::s;
+    /// let f = h5rs::File::open("data.h5")?;
+    /// let a = f.dataset("x")?.read_slice::<f64, _, ndarray::Ix2>(s![705..716, 400..411])?;
+    /// # Ok::<(), h5rs::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `Usage` when the slice is out of range, else as [`Dataset::read`].
+    pub fn read_slice<T: H5Type, S: AsRef<[SliceInfoElem]>, D: ndarray::Dimension>(
+        &self,
+        slice: S,
+    ) -> Result<ndarray::Array<T, D>> {
+        self.read_slice_dyn::<T, S>(slice)?
+            .into_dimensionality::<D>()
+            .map_err(|e| Error::usage(format!("dataset {:?}: {e}", self.name())))
+    }
+
+    /// As [`Dataset::read_slice`] with a dynamic dimension.
+    ///
+    /// # Errors
+    /// As [`Dataset::read_slice`].
+    pub fn read_slice_dyn<T: H5Type, S: AsRef<[SliceInfoElem]>>(
+        &self,
+        slice: S,
+    ) -> Result<ArrayD<T>> {
+        let sel = Selection::from_slice_elems(slice.as_ref(), &self.meta.space.dims)?;
+        let v = self.read_selection_vec::<T>(&sel)?;
+        ArrayD::from_shape_vec(IxDyn(&sel.out_shape()), v).map_err(|e| Error::usage(e.to_string()))
+    }
+
+    /// Iterates over the first axis, as iterating an h5py dataset does,
+    /// reading a block of rows (a row of chunks) at a time.
+    ///
+    /// # Errors
+    /// `Usage` on a scalar or null dataset.
+    pub fn iter_rows<T: H5Type + Clone>(&self) -> Result<RowIter<T>> {
+        if self.ndim() == 0 {
+            return Err(Error::usage("cannot iterate over a scalar dataset"));
+        }
+        let block = match &self.meta.layout {
+            Layout::Chunked(c) => c.dims[0].max(1),
+            _ => {
+                let row: u64 = self.meta.space.dims[1..].iter().product::<u64>().max(1)
+                    * self.meta.dtype.size() as u64;
+                ((4u64 << 20) / row.max(1)).max(1)
+            }
+        };
+        Ok(RowIter {
+            ds: self.clone(),
+            next: 0,
+            block,
+            buf: Vec::new(),
+            buf_start: 0,
+        })
+    }
+}
+
+/// Iterator over the rows (first-axis slices) of a dataset.
+pub struct RowIter<T> {
+    ds: Dataset,
+    next: u64,
+    block: u64,
+    buf: Vec<ArrayD<T>>,
+    buf_start: u64,
+}
+
+impl<T: H5Type + Clone> Iterator for RowIter<T> {
+    type Item = Result<ArrayD<T>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let n = *self.ds.meta.space.dims.first()?;
+        if self.next >= n {
+            return None;
+        }
+        let idx = (self.next - self.buf_start) as usize;
+        if idx >= self.buf.len() {
+            // load the block of rows containing `next`
+            let start = self.next;
+            let end = (start - start % self.block + self.block).min(n);
+            let mut sel = Selection::all(&self.ds.meta.space.dims);
+            sel.dims[0].start = start;
+            sel.dims[0].count = end - start;
+            let rows = match self.ds.read_selection_vec::<T>(&sel) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.next = n;
+                    return Some(Err(e));
+                }
+            };
+            let row_shape: Vec<usize> = self.ds.shape()[1..].to_vec();
+            let per: usize = row_shape.iter().product::<usize>().max(1);
+            let mut out = Vec::with_capacity((end - start) as usize);
+            for r in rows.chunks(per) {
+                match ArrayD::from_shape_vec(IxDyn(&row_shape), r.to_vec()) {
+                    Ok(a) => out.push(a),
+                    Err(e) => return Some(Err(Error::usage(e.to_string()))),
+                }
+            }
+            self.buf = out;
+            self.buf_start = start;
+        }
+        let idx = (self.next - self.buf_start) as usize;
+        self.next += 1;
+        self.buf.get(idx).cloned().map(Ok)
+    }
+}

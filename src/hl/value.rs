@@ -1,0 +1,184 @@
+//! Generic element values: any HDF5 element decoded into a tree of
+//! [`Value`]s, variable-length data fetched from the global heap.
+
+use super::file::File;
+use crate::array::convert::{Number, number};
+use crate::error::{Error, Result};
+use crate::format::cursor::{Cursor, le_uint};
+use crate::format::datatype::{Datatype, ReferenceKind};
+
+/// One decoded element of any type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A signed integer (also enumeration values of a signed base).
+    Int(i64),
+    /// An unsigned integer (also bitfields and unsigned enumerations).
+    UInt(u64),
+    /// A float widened to f64.
+    Float(f64),
+    /// A fixed-length string: the stored bytes, padding included.
+    FixedString(Vec<u8>),
+    /// A variable-length string.
+    String(Vec<u8>),
+    /// Opaque bytes.
+    Opaque(Vec<u8>),
+    /// A compound record: (member name, value) in stored order.
+    Compound(Vec<(String, Value)>),
+    /// A fixed-size array's elements in C order.
+    Array(Vec<Value>),
+    /// A variable-length sequence.
+    Sequence(Vec<Value>),
+    /// An object reference: the referenced header's address (`None` null).
+    ObjectRef(Option<u64>),
+    /// A region reference: the referenced dataset's header address.
+    RegionRef(Option<u64>),
+    /// A complex number (real, imaginary).
+    Complex(f64, f64),
+}
+
+impl Value {
+    /// The value as text when it is a string (padding removed for fixed
+    /// strings per NUL termination).
+    pub fn as_str(&self) -> Option<String> {
+        match self {
+            Value::String(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            Value::FixedString(b) => {
+                let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+                Some(String::from_utf8_lossy(&b[..end]).into_owned())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Decodes one element of type `dt` from `bytes` (exactly `dt.size()`).
+///
+/// # Errors
+/// `Format` when variable-length data cannot be found.
+pub fn decode_value(file: &File, dt: &Datatype, bytes: &[u8]) -> Result<Value> {
+    decode(file, dt, bytes, 0)
+}
+
+fn decode(file: &File, dt: &Datatype, bytes: &[u8], depth: u32) -> Result<Value> {
+    if depth > 32 {
+        return Err(Error::limit("values nested deeper than 32"));
+    }
+    if bytes.len() < dt.size() {
+        return Err(Error::format_noaddr("element shorter than its datatype"));
+    }
+    Ok(match dt {
+        Datatype::Integer { .. }
+        | Datatype::Float { .. }
+        | Datatype::Enum { .. }
+        | Datatype::Bitfield { .. } => match number(dt, bytes)? {
+            Number::Int(v) => Value::Int(v),
+            Number::UInt(v) => Value::UInt(v),
+            Number::Float(v) => Value::Float(v),
+        },
+        Datatype::Time { .. } | Datatype::Opaque { .. } => {
+            Value::Opaque(bytes[..dt.size()].to_vec())
+        }
+        Datatype::String { size, .. } => Value::FixedString(bytes[..*size as usize].to_vec()),
+        Datatype::Compound { members, .. } => {
+            let mut out = Vec::with_capacity(members.len());
+            for m in members {
+                let s = m.offset as usize;
+                let part = bytes
+                    .get(s..s + m.dtype.size())
+                    .ok_or_else(|| Error::format_noaddr("compound member out of range"))?;
+                out.push((m.name.clone(), decode(file, &m.dtype, part, depth + 1)?));
+            }
+            Value::Compound(out)
+        }
+        Datatype::Array { base, .. } => {
+            let es = base.size().max(1);
+            let n = dt.size() / es;
+            let mut out = Vec::with_capacity(n);
+            for e in bytes[..n * es].chunks_exact(es) {
+                out.push(decode(file, base, e, depth + 1)?);
+            }
+            Value::Array(out)
+        }
+        Datatype::VarLenString { .. } => Value::String(vlen_bytes(file, bytes, 1)?.to_vec()),
+        Datatype::VarLen { base, .. } => {
+            let es = base.size();
+            let data = vlen_bytes(file, bytes, es)?;
+            let mut out = Vec::new();
+            if es > 0 {
+                for e in data.chunks_exact(es) {
+                    out.push(decode(file, base, e, depth + 1)?);
+                }
+            }
+            Value::Sequence(out)
+        }
+        Datatype::Reference { kind, .. } => {
+            let sizes = file.inner.ctx().sizes;
+            match kind {
+                ReferenceKind::Object => {
+                    let a = le_uint(&bytes[..(sizes.offset as usize).min(bytes.len())]);
+                    Value::ObjectRef(if a == 0 || a == sizes.undefined_address() {
+                        None
+                    } else {
+                        Some(a)
+                    })
+                }
+                ReferenceKind::Region => {
+                    let mut c = Cursor::new(bytes, 0, sizes);
+                    let heap = c.address_field()?;
+                    let index = c.u32()?;
+                    match heap {
+                        Some(h) if h != 0 => {
+                            let obj = file.global_heap_object(h, index)?;
+                            let a = le_uint(obj.get(..sizes.offset as usize).unwrap_or(&[]));
+                            Value::RegionRef(Some(a))
+                        }
+                        _ => Value::RegionRef(None),
+                    }
+                }
+                ReferenceKind::Revised => {
+                    return Err(Error::unsupported("revised (HDF5 1.12) references"));
+                }
+            }
+        }
+        Datatype::Complex { base, .. } => {
+            let h = base.size();
+            let re = number(base, &bytes[..h])?;
+            let im = number(base, &bytes[h..2 * h])?;
+            let f = |n: Number| match n {
+                Number::Float(v) => v,
+                Number::Int(v) => v as f64,
+                Number::UInt(v) => v as f64,
+            };
+            Value::Complex(f(re), f(im))
+        }
+    })
+}
+
+/// The heap bytes of a variable-length element (length, collection
+/// address, object index); `elem` is the base element size.
+fn vlen_bytes<'f>(file: &'f File, bytes: &[u8], elem: usize) -> Result<&'f [u8]> {
+    let sizes = file.inner.ctx().sizes;
+    let mut c = Cursor::new(bytes, 0, sizes);
+    let len = c.u32()? as usize;
+    let addr = c.address_field()?;
+    let index = c.u32()?;
+    if len == 0 {
+        return Ok(&[]);
+    }
+    let Some(addr) = addr.filter(|&a| a != 0) else {
+        return Ok(&[]);
+    };
+    let obj = file.global_heap_object(addr, index)?;
+    let need = len
+        .checked_mul(elem)
+        .ok_or_else(|| Error::format("variable-length size overflows", addr))?;
+    obj.get(..need).ok_or_else(|| {
+        Error::format(
+            format!(
+                "variable-length element of {need} bytes in a {}-byte heap object",
+                obj.len()
+            ),
+            addr,
+        )
+    })
+}
