@@ -382,8 +382,11 @@ fn filtered_link_heap() {
     assert_eq!(names(&links), want);
     for l in &links {
         if l.name == "huge" {
-            let want = format!("/{}", "x".repeat(70000));
-            assert_eq!(l.target, LinkTarget::Soft(want));
+            let LinkTarget::Soft(t) = &l.target else {
+                panic!("huge is not a soft link");
+            };
+            assert_eq!(t.len(), 60001);
+            assert!(t.starts_with('/') && t[1..].bytes().all(|b| b == b'x'));
         } else {
             let i: usize = l.name[1..].parse().unwrap();
             assert_eq!(
@@ -430,7 +433,9 @@ fn check_chunked(file: &str, want_version: u8) {
     for name in ["plain", "gzip"] {
         let oh = resolve(&ctx, sb.root, &format!("/chunked/{name}"));
         let (version, chunks) = btree2_chunks(&ctx, &oh).expect("v2 B-tree index");
-        assert_eq!(version, want_version, "{file} {name}");
+        // libhdf5 2.0 writes version 5 only where it changes the records
+        let want = if name == "gzip" { want_version } else { 4 };
+        assert_eq!(version, want, "{file} {name}");
         // 10 x 12 in chunks of 4 x 5: a 3 x 3 grid, all written
         assert_eq!(chunks.len(), 9, "{file} {name}");
         let coords: BTreeSet<Vec<u64>> = chunks.iter().map(|c| c.coords.clone()).collect();
@@ -624,6 +629,7 @@ struct Walk {
     visited: HashSet<u64>,
     dense_links: usize,
     dense_attrs: usize,
+    shared_attrs: usize,
     btree2_chunked: usize,
 }
 
@@ -634,8 +640,12 @@ impl Walk {
         }
         let oh = ObjectHeader::read(ctx, addr)?;
         let attrs = attributes(ctx, &oh)?;
-        if oh.find(msg::ATTRIBUTE_INFO).is_some() {
+        let info = header_message(ctx, &oh, msg::ATTRIBUTE_INFO, AttributeInfo::decode);
+        if info.is_some_and(|i| i.heap.is_some()) {
             self.dense_attrs += 1;
+        }
+        if attrs.iter().any(Option::is_none) {
+            self.shared_attrs += 1;
         }
         let names = if attrs.iter().all(Option::is_some) {
             Some(attrs.into_iter().flatten().map(|a| a.name).collect())
@@ -692,6 +702,7 @@ fn corpus_dense_storage_matches_reference_dumps() {
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
     let mut checked = 0;
     let (mut dense_links_seen, mut dense_attrs_seen, mut chunked_seen) = (0, 0, 0);
+    let mut shared_seen = 0;
     for line in manifest.lines().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
         let (path, ok, features) = (cols[0], cols[5], cols[6]);
@@ -708,6 +719,7 @@ fn corpus_dense_storage_matches_reference_dumps() {
             .unwrap_or_else(|e| panic!("{path}: {e}"));
         dense_links_seen += walk.dense_links;
         dense_attrs_seen += walk.dense_attrs;
+        shared_seen += walk.shared_attrs;
         chunked_seen += walk.btree2_chunked;
 
         let canon = dir.join("_canon").join(format!("{path}.canon.jsonl"));
@@ -735,7 +747,8 @@ fn corpus_dense_storage_matches_reference_dumps() {
     }
     eprintln!(
         "{checked} corpus files: {dense_links_seen} dense link groups, {dense_attrs_seen} \
-         objects with attribute info, {chunked_seen} v2 B-tree chunked datasets"
+         objects with dense attributes ({shared_seen} with shared attribute messages, \
+         not compared), {chunked_seen} v2 B-tree chunked datasets"
     );
     assert!(checked >= 10);
     assert!(dense_links_seen > 0 && dense_attrs_seen > 0 && chunked_seen > 0);

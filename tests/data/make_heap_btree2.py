@@ -2,7 +2,8 @@
 
 Run from this folder: python make_heap_btree2.py
 
-heap_btree2.h5 (libver latest: layout message version 5)
+heap_btree2.h5 (libver latest: layout message version 5 for the filtered
+                dataset; libhdf5 2.0 keeps version 4 for the unfiltered one)
   /                 30 int32 attributes a00..a29 (value = index) and "big",
                     16500 int32 (66000 bytes > 64 KiB): dense attributes,
                     "big" a huge fractal-heap object (v2 B-tree type 1)
@@ -12,7 +13,9 @@ heap_btree2.h5 (libver latest: layout message version 5)
                     attributes c00..c24 (types 8 and 9)
   /zlinks           link heap filtered with deflate: 200 soft links
                     s000..s199 -> /dense/g(i % 100), and "huge" -> "/" plus
-                    70000 "x" (a filtered huge object, type 2)
+                    60000 "x" (a filtered huge object, type 2;
+                    longer targets overflow the 2-byte length in the link
+                    message)
   /chunked/plain    int32 10x12, chunks 4x5, maxshape (None, None):
                     v2 B-tree chunk index, type 10
   /chunked/gzip     the same with gzip: type 11
@@ -68,7 +71,7 @@ def main():
         z = f["zlinks"]
         for i in range(200):
             z["s%03d" % i] = h5py.SoftLink("/dense/g%03d" % (i % 100))
-        z["huge"] = h5py.SoftLink("/" + "x" * 70000)
+        z["huge"] = h5py.SoftLink("/" + "x" * 60000)
         chunked(f)
     with h5py.File("heap_btree2_v110.h5", "w", libver=("v110", "v110")) as f:
         chunked(f)

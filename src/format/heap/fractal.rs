@@ -346,16 +346,19 @@ impl FractalHeap {
         let first = *id
             .first()
             .ok_or_else(|| Error::format("fractal heap: empty heap ID", self.addr))?;
-        if id.len() != self.id_len as usize {
-            return Err(Error::format(
+        // Structures that embed heap IDs in fixed-size fields (shared
+        // message references: 8 bytes) may hold more bytes than the heap's
+        // IDs have; those are padding.
+        let id = id.get(..self.id_len as usize).ok_or_else(|| {
+            Error::format(
                 format!(
                     "fractal heap: heap ID of {} bytes, the heap's are {}",
                     id.len(),
                     self.id_len
                 ),
                 self.addr,
-            ));
-        }
+            )
+        })?;
         let version = first >> 6;
         if version != 0 {
             return Err(Error::format(
@@ -796,5 +799,508 @@ impl FractalHeap {
             ));
         }
         Ok(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::btree_v2::tests::{ctx, file, header as bt_header, leaf as bt_leaf};
+    use crate::format::checksum::lookup3;
+    use crate::limits::Limits;
+    use std::io::Write;
+
+    /// Heap header parameters; 8-byte offsets and lengths.
+    struct Params {
+        id_len: u16,
+        flags: u8,
+        max_managed: u32,
+        huge_btree: u64,
+        width: u16,
+        start: u64,
+        max_direct: u64,
+        heap_bits: u16,
+        root: u64,
+        root_rows: u16,
+        /// filtered root size, root mask, encoded pipeline
+        filter: Option<(u64, u32, Vec<u8>)>,
+    }
+
+    impl Default for Params {
+        fn default() -> Self {
+            Params {
+                id_len: 4,
+                flags: 0x02,
+                max_managed: 100,
+                huge_btree: u64::MAX,
+                width: 2,
+                start: 64,
+                max_direct: 128,
+                heap_bits: 16,
+                root: 200,
+                root_rows: 0,
+                filter: None,
+            }
+        }
+    }
+
+    fn seal(mut b: Vec<u8>) -> Vec<u8> {
+        let sum = lookup3(&b, 0);
+        b.extend(sum.to_le_bytes());
+        b
+    }
+
+    fn heap_header(p: &Params) -> Vec<u8> {
+        let mut b = b"FRHP".to_vec();
+        b.push(0);
+        b.extend(p.id_len.to_le_bytes());
+        let flen = p.filter.as_ref().map_or(0, |f| f.2.len() as u16);
+        b.extend(flen.to_le_bytes());
+        b.push(p.flags);
+        b.extend(p.max_managed.to_le_bytes());
+        b.extend(0u64.to_le_bytes()); // next huge ID
+        b.extend(p.huge_btree.to_le_bytes());
+        b.extend(0u64.to_le_bytes()); // free space
+        b.extend(u64::MAX.to_le_bytes()); // free-space manager
+        for _ in 0..8 {
+            b.extend(0u64.to_le_bytes()); // space and object counters
+        }
+        b.extend(p.width.to_le_bytes());
+        b.extend(p.start.to_le_bytes());
+        b.extend(p.max_direct.to_le_bytes());
+        b.extend(p.heap_bits.to_le_bytes());
+        b.extend(1u16.to_le_bytes()); // starting root rows
+        b.extend(p.root.to_le_bytes());
+        b.extend(p.root_rows.to_le_bytes());
+        if let Some((size, mask, pipeline)) = &p.filter {
+            b.extend(size.to_le_bytes());
+            b.extend(mask.to_le_bytes());
+            b.extend(pipeline);
+        }
+        seal(b)
+    }
+
+    /// A direct block of `size` bytes for a heap at `heap` with 2-byte
+    /// block offsets, objects placed at their offsets within the block.
+    fn dblock(heap: u64, offset: u16, size: usize, sum: bool, objects: &[(usize, &[u8])]) -> Vec<u8> {
+        let mut b = b"FHDB".to_vec();
+        b.push(0);
+        b.extend(heap.to_le_bytes());
+        b.extend(offset.to_le_bytes());
+        let sum_at = b.len();
+        if sum {
+            b.extend([0; 4]);
+        }
+        b.resize(size, 0);
+        for (at, o) in objects {
+            b[*at..*at + o.len()].copy_from_slice(o);
+        }
+        if sum {
+            let s = lookup3(&b, 0);
+            b[sum_at..sum_at + 4].copy_from_slice(&s.to_le_bytes());
+        }
+        b
+    }
+
+    /// An indirect block: direct entries (address and, when filtered,
+    /// size and mask), then indirect entries.
+    fn iblock(heap: u64, offset: u16, direct: &[(u64, Option<(u64, u32)>)], indirect: &[u64]) -> Vec<u8> {
+        let mut b = b"FHIB".to_vec();
+        b.push(0);
+        b.extend(heap.to_le_bytes());
+        b.extend(offset.to_le_bytes());
+        for (a, f) in direct {
+            b.extend(a.to_le_bytes());
+            if let Some((s, m)) = f {
+                b.extend(s.to_le_bytes());
+                b.extend(m.to_le_bytes());
+            }
+        }
+        for a in indirect {
+            b.extend(a.to_le_bytes());
+        }
+        seal(b)
+    }
+
+    /// Managed heap ID: 2-byte offset, 1-byte length.
+    fn managed_id(offset: u16, len: u8) -> [u8; 4] {
+        let o = offset.to_le_bytes();
+        [0x00, o[0], o[1], len]
+    }
+
+    // direct block prefix: 4 + 1 + 8 + 2 + 4 (checksum) = 19 bytes
+
+    #[test]
+    fn header_fields_and_widths() {
+        let h = heap_header(&Params::default());
+        let f = file(&[(0, &h)]);
+        let heap = FractalHeap::read(&ctx(&f), 0).unwrap();
+        assert_eq!((heap.id_len, heap.table_width), (4, 2));
+        assert_eq!((heap.start_block_size, heap.max_direct_size), (64, 128));
+        assert_eq!(heap.root, Some(200));
+        assert!(heap.checksummed_blocks());
+        assert!(!heap.is_filtered());
+        // offsets: 16 bits -> 2 bytes; lengths: min(128, 100) -> 1 byte
+        assert_eq!((heap.id_offset_width(), heap.id_length_width()), (2, 1));
+        assert_eq!(heap.max_dblock_rows, 3);
+    }
+
+    #[test]
+    fn header_checksum_and_parameters() {
+        let mut h = heap_header(&Params::default());
+        h[30] ^= 1;
+        let f = file(&[(0, &h)]);
+        let e = FractalHeap::read(&ctx(&f), 0).unwrap_err();
+        assert!(e.to_string().contains("checksum"), "{e}");
+        let h = heap_header(&Params {
+            width: 3,
+            ..Params::default()
+        });
+        let f = file(&[(0, &h)]);
+        let e = FractalHeap::read(&ctx(&f), 0).unwrap_err();
+        assert!(e.to_string().contains("power of two"), "{e}");
+        let h = heap_header(&Params {
+            root_rows: 20,
+            ..Params::default()
+        });
+        let f = file(&[(0, &h)]);
+        let e = FractalHeap::read(&ctx(&f), 0).unwrap_err();
+        assert!(e.to_string().contains("rows"), "{e}");
+    }
+
+    #[test]
+    fn managed_object_in_root_direct_block() {
+        let h = heap_header(&Params::default());
+        let d = dblock(0, 0, 64, true, &[(19, b"hello"), (24, b"world!")]);
+        let f = file(&[(0, &h), (200, &d)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let o = heap.object(&c, &managed_id(19, 5)).unwrap();
+        assert_eq!(&*o, b"hello");
+        assert!(matches!(o, Cow::Borrowed(_)));
+        assert_eq!(&*heap.object(&c, &managed_id(24, 6)).unwrap(), b"world!");
+        // inside the block header, past the block end, of length 0
+        for id in [managed_id(10, 4), managed_id(60, 5), managed_id(19, 0)] {
+            assert!(heap.object(&c, &id).is_err(), "{id:?}");
+        }
+        // past the root direct block
+        assert!(heap.object(&c, &managed_id(64, 1)).is_err());
+    }
+
+    #[test]
+    fn direct_block_checksum_is_verified() {
+        let h = heap_header(&Params::default());
+        let mut d = dblock(0, 0, 64, true, &[(19, b"hello")]);
+        d[40] ^= 1; // unused space is covered too
+        let f = file(&[(0, &h), (200, &d)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let e = heap.object(&c, &managed_id(19, 5)).unwrap_err();
+        assert!(e.to_string().contains("checksum"), "{e}");
+        assert!(e.to_string().contains("0xc8"), "{e}");
+        // without flag bit 1 there is no checksum field
+        let h = heap_header(&Params {
+            flags: 0,
+            ..Params::default()
+        });
+        let d = dblock(0, 0, 64, false, &[(15, b"hello")]);
+        let f = file(&[(0, &h), (200, &d)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        assert_eq!(&*heap.object(&c, &managed_id(15, 5)).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn direct_block_of_another_heap() {
+        let h = heap_header(&Params::default());
+        let d = dblock(999, 0, 64, true, &[(19, b"hello")]);
+        let f = file(&[(0, &h), (200, &d)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let e = heap.object(&c, &managed_id(19, 5)).unwrap_err();
+        assert!(e.to_string().contains("belongs to the heap"), "{e}");
+    }
+
+    /// Width 2, blocks of 64 up to 128 bytes: rows 0 and 1 hold 64-byte
+    /// direct blocks, row 2 128-byte ones, row 3 256-byte blocks that are
+    /// indirect blocks of 2 rows of 64-byte direct blocks.
+    ///
+    /// ```text
+    /// heap offsets: row 0 [0, 128)  row 1 [128, 256)  row 2 [256, 512)
+    ///               row 3 [512, 1024): child 0 [512, 768), child 1 [768, 1024)
+    /// ```
+    fn nested() -> Vec<u8> {
+        let h = heap_header(&Params {
+            root: 1000,
+            root_rows: 4,
+            ..Params::default()
+        });
+        let u = u64::MAX;
+        // root: 6 direct entries (3 rows), 2 indirect (row 3)
+        let root = iblock(
+            0,
+            0,
+            &[
+                (2000, None),
+                (u, None),
+                (2100, None),
+                (u, None),
+                (2200, None),
+                (u, None),
+            ],
+            &[u, 3000],
+        );
+        // child 1 at heap offset 768: 2 rows of 2 direct blocks
+        let child = iblock(0, 768, &[(u, None), (4000, None), (u, None), (u, None)], &[]);
+        let d0 = dblock(0, 0, 64, true, &[(19, b"row0")]);
+        let d1 = dblock(0, 128, 64, true, &[(30, b"row1")]);
+        let d2 = dblock(0, 256, 128, true, &[(100, b"row2")]);
+        let d3 = dblock(0, 832, 64, true, &[(20, b"nested")]);
+        file(&[
+            (0, &h),
+            (1000, &root),
+            (2000, &d0),
+            (2100, &d1),
+            (2200, &d2),
+            (3000, &child),
+            (4000, &d3),
+        ])
+    }
+
+    #[test]
+    fn doubling_table_lookup() {
+        let f = nested();
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let get = |off: u16, len: u8| heap.object(&c, &managed_id(off, len)).map(|o| o.to_vec());
+        assert_eq!(get(19, 4).unwrap(), b"row0");
+        assert_eq!(get(158, 4).unwrap(), b"row1");
+        assert_eq!(get(356, 4).unwrap(), b"row2");
+        assert_eq!(get(852, 6).unwrap(), b"nested");
+        // unallocated blocks: row 0 column 1, child 0, child 1's first block
+        for off in [64 + 19, 600, 768 + 19] {
+            let e = get(off, 1).unwrap_err();
+            assert!(e.to_string().contains("not allocated"), "{off}: {e}");
+        }
+        // past the root's 4 rows
+        assert!(get(1024 + 19, 1).is_err());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let f = nested();
+        let c = FileCtx {
+            limits: Limits {
+                max_tree_depth: 1,
+                ..Limits::default()
+            },
+            ..ctx(&f)
+        };
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        assert_eq!(&*heap.object(&c, &managed_id(19, 4)).unwrap(), b"row0");
+        let e = heap.object(&c, &managed_id(852, 6)).unwrap_err();
+        assert!(matches!(e, Error::LimitsExceeded(_)), "{e}");
+    }
+
+    #[test]
+    fn child_block_offset_is_checked() {
+        let mut f = nested();
+        // child 1 claims heap offset 512: rewrite and reseal it
+        let child = iblock(0, 512, &[(u64::MAX, None), (4000, None), (u64::MAX, None), (u64::MAX, None)], &[]);
+        f[3000..3000 + child.len()].copy_from_slice(&child);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let e = heap.object(&c, &managed_id(852, 6)).unwrap_err();
+        assert!(e.to_string().contains("block offset 512"), "{e}");
+    }
+
+    #[test]
+    fn tiny_objects() {
+        // normal form: IDs of at most 18 bytes, length - 1 in bits 0-3
+        let h = heap_header(&Params::default());
+        let f = file(&[(0, &h)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let o = heap.object(&c, &[0x22, b'a', b'b', b'c']).unwrap();
+        assert_eq!(&*o, b"abc");
+        assert!(heap.object(&c, &[0x23, b'a', b'b', b'c']).is_err());
+        // extended form: 20-byte IDs, 12-bit length over bytes 0 and 1
+        let h = heap_header(&Params {
+            id_len: 20,
+            ..Params::default()
+        });
+        let f = file(&[(0, &h)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let mut id = vec![0x20, 17];
+        id.extend(b"0123456789abcdefgh");
+        assert_eq!(&*heap.object(&c, &id).unwrap(), b"0123456789abcdefgh");
+        id[1] = 18;
+        assert!(heap.object(&c, &id).is_err());
+    }
+
+    #[test]
+    fn bad_ids() {
+        let h = heap_header(&Params::default());
+        let f = file(&[(0, &h)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        assert!(heap.object(&c, &[]).is_err());
+        assert!(heap.object(&c, &[0x00, 1]).is_err(), "too short");
+        assert!(heap.object(&c, &[0x40, 0, 0, 1]).is_err(), "version 1");
+        assert!(heap.object(&c, &[0x30, 0, 0, 1]).is_err(), "type 3");
+        // a huge ID in a heap without a huge-object B-tree
+        assert!(heap.object(&c, &[0x10, 1, 0, 0]).is_err());
+        // an empty heap has no managed objects
+        let h = heap_header(&Params {
+            root: u64::MAX,
+            ..Params::default()
+        });
+        let f = file(&[(0, &h)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        assert!(heap.object(&c, &managed_id(19, 1)).is_err());
+    }
+
+    #[test]
+    fn huge_object_through_the_btree() {
+        // 8-byte IDs: 1 + 7-byte key (8 + 8 bytes would not fit)
+        let h = heap_header(&Params {
+            id_len: 8,
+            huge_btree: 300,
+            ..Params::default()
+        });
+        let mut rec = Vec::new();
+        for (a, l, id) in [(600u64, 5u64, 1u64), (700, 3, 2)] {
+            rec.push([a.to_le_bytes(), l.to_le_bytes(), id.to_le_bytes()].concat());
+        }
+        let bt = bt_header(1, 512, 24, 0, 400, 2, 2);
+        let lf = bt_leaf(1, &[&rec[0], &rec[1]]);
+        let f = file(&[(0, &h), (300, &bt), (400, &lf), (600, b"HUGE!"), (700, b"big")]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let id = |k: u8| [0x10, k, 0, 0, 0, 0, 0, 0];
+        assert_eq!(&*heap.object(&c, &id(1)).unwrap(), b"HUGE!");
+        assert_eq!(&*heap.object(&c, &id(2)).unwrap(), b"big");
+        let e = heap.object(&c, &id(3)).unwrap_err();
+        assert!(e.to_string().contains("no huge object with ID 3"), "{e}");
+    }
+
+    #[test]
+    fn directly_accessed_huge_object() {
+        // 17-byte IDs hold an 8-byte address and an 8-byte length
+        let h = heap_header(&Params {
+            id_len: 17,
+            ..Params::default()
+        });
+        let f = file(&[(0, &h), (500, b"direct data")]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let mut id = vec![0x10];
+        id.extend(500u64.to_le_bytes());
+        id.extend(11u64.to_le_bytes());
+        assert_eq!(&*heap.object(&c, &id).unwrap(), b"direct data");
+        id[9] = 200; // longer than the file
+        assert!(heap.object(&c, &id).is_err());
+    }
+
+    fn deflate(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// Pipeline message version 2 with deflate (level 6).
+    fn deflate_pipeline() -> Vec<u8> {
+        let mut p = vec![2u8, 1];
+        p.extend(1u16.to_le_bytes());
+        p.extend(0u16.to_le_bytes());
+        p.extend(1u16.to_le_bytes());
+        p.extend(6u32.to_le_bytes());
+        p
+    }
+
+    #[test]
+    fn filtered_root_direct_block() {
+        let d = dblock(0, 0, 64, true, &[(19, b"squeezed")]);
+        let z = deflate(&d);
+        let h = heap_header(&Params {
+            filter: Some((z.len() as u64, 0, deflate_pipeline())),
+            ..Params::default()
+        });
+        let f = file(&[(0, &h), (200, &z)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        assert!(heap.is_filtered());
+        assert_eq!(heap.filters[0].id, 1);
+        let o = heap.object(&c, &managed_id(19, 8)).unwrap();
+        assert_eq!(&*o, b"squeezed");
+        assert!(matches!(o, Cow::Owned(_)));
+        // a mask skipping the filter leaves zlib bytes that are no block
+        let h = heap_header(&Params {
+            filter: Some((z.len() as u64, 1, deflate_pipeline())),
+            ..Params::default()
+        });
+        let f = file(&[(0, &h), (200, &z)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        assert!(heap.object(&c, &managed_id(19, 8)).is_err());
+    }
+
+    #[test]
+    fn filtered_blocks_in_an_indirect_block() {
+        let d0 = dblock(0, 0, 64, true, &[(19, b"first")]);
+        let d1 = dblock(0, 64, 64, true, &[(19, b"second")]);
+        let (z0, z1) = (deflate(&d0), deflate(&d1));
+        let h = heap_header(&Params {
+            root: 1000,
+            root_rows: 1,
+            filter: Some((0, 0, deflate_pipeline())),
+            ..Params::default()
+        });
+        let root = iblock(
+            0,
+            0,
+            &[(2000, Some((z0.len() as u64, 0))), (3000, Some((z1.len() as u64, 0)))],
+            &[],
+        );
+        let f = file(&[(0, &h), (1000, &root), (2000, &z0), (3000, &z1)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        assert_eq!(&*heap.object(&c, &managed_id(19, 5)).unwrap(), b"first");
+        assert_eq!(&*heap.object(&c, &managed_id(64 + 19, 6)).unwrap(), b"second");
+    }
+
+    #[test]
+    fn unsupported_filter() {
+        let d = dblock(0, 0, 64, true, &[(19, b"x")]);
+        let mut p = vec![2u8, 1];
+        p.extend(2u16.to_le_bytes()); // shuffle
+        p.extend(0u16.to_le_bytes());
+        p.extend(0u16.to_le_bytes());
+        let h = heap_header(&Params {
+            filter: Some((64, 0, p)),
+            ..Params::default()
+        });
+        let f = file(&[(0, &h), (200, &d)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let e = heap.object(&c, &managed_id(19, 1)).unwrap_err();
+        assert!(matches!(e, Error::Unsupported(_)), "{e}");
+    }
+
+    #[test]
+    fn decompression_is_bounded() {
+        // a block that inflates to more than its 64 bytes
+        let z = deflate(&[0u8; 10000]);
+        let h = heap_header(&Params {
+            filter: Some((z.len() as u64, 0, deflate_pipeline())),
+            ..Params::default()
+        });
+        let f = file(&[(0, &h), (200, &z)]);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let e = heap.object(&c, &managed_id(19, 1)).unwrap_err();
+        assert!(e.to_string().contains("expected 64"), "{e}");
     }
 }
