@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod array;
+pub mod bytes;
 pub mod error;
 pub mod format;
 pub mod io;

@@ -371,21 +371,22 @@ impl Dataset {
     /// # Errors
     /// As [`Dataset::read_raw_selection`], and `Usage` when the type does
     /// not convert to `T`.
-    pub fn read_selection_vec<T: H5Type>(&self, sel: &Selection) -> Result<Vec<T>> {
+    pub fn read_selection_vec<T: H5Type + Clone>(&self, sel: &Selection) -> Result<Vec<T>> {
         sel.check(&self.meta.space.dims)?;
         let dt = &self.meta.dtype;
         if T::is_plain(dt) {
-            let n = sel.count() as usize;
-            self.sel_bytes(sel)?;
-            let mut v: Vec<T> = Vec::new();
-            v.try_reserve_exact(n)
-                .map_err(|_| Error::limit("read does not fit in memory"))?;
-            let raw = self.read_raw_selection(sel)?;
-            // plain types are plain numbers: decoding copies bytes
-            return T::decode_all(&self.data.file, dt, &raw).map(|mut d| {
-                v.append(&mut d);
-                v
-            });
+            if let Some(z) = T::zero() {
+                let n = sel.count() as usize;
+                self.sel_bytes(sel)?;
+                let mut v: Vec<T> = Vec::new();
+                v.try_reserve_exact(n)
+                    .map_err(|_| Error::limit("read does not fit in memory"))?;
+                v.resize_with(n, || z.clone());
+                if let Some(bytes) = T::plain_bytes(&mut v) {
+                    self.read_sel_into(sel, bytes)?;
+                    return Ok(v);
+                }
+            }
         }
         let raw = self.read_raw_selection(sel)?;
         T::decode_all(&self.data.file, dt, &raw)
@@ -395,7 +396,7 @@ impl Dataset {
     ///
     /// # Errors
     /// As [`Dataset::read_selection_vec`].
-    pub fn read_dyn<T: H5Type>(&self) -> Result<ArrayD<T>> {
+    pub fn read_dyn<T: H5Type + Clone>(&self) -> Result<ArrayD<T>> {
         let sel = Selection::all(&self.meta.space.dims);
         let v = self.read_selection_vec::<T>(&sel)?;
         ArrayD::from_shape_vec(IxDyn(&sel.out_shape()), v).map_err(|e| Error::usage(e.to_string()))
@@ -405,7 +406,7 @@ impl Dataset {
     ///
     /// # Errors
     /// `Usage` on a dimension mismatch, else as [`Dataset::read_dyn`].
-    pub fn read<T: H5Type, D: ndarray::Dimension>(&self) -> Result<ndarray::Array<T, D>> {
+    pub fn read<T: H5Type + Clone, D: ndarray::Dimension>(&self) -> Result<ndarray::Array<T, D>> {
         self.read_dyn::<T>()?
             .into_dimensionality::<D>()
             .map_err(|e| Error::usage(format!("dataset {:?}: {e}", self.name())))
@@ -415,7 +416,7 @@ impl Dataset {
     ///
     /// # Errors
     /// As [`Dataset::read_dyn`].
-    pub fn read_raw_vec<T: H5Type>(&self) -> Result<Vec<T>> {
+    pub fn read_raw_vec<T: H5Type + Clone>(&self) -> Result<Vec<T>> {
         self.read_selection_vec(&Selection::all(&self.meta.space.dims))
     }
 
@@ -423,7 +424,7 @@ impl Dataset {
     ///
     /// # Errors
     /// As [`Dataset::read`].
-    pub fn read_1d<T: H5Type>(&self) -> Result<ndarray::Array1<T>> {
+    pub fn read_1d<T: H5Type + Clone>(&self) -> Result<ndarray::Array1<T>> {
         self.read()
     }
 
@@ -431,7 +432,7 @@ impl Dataset {
     ///
     /// # Errors
     /// As [`Dataset::read`].
-    pub fn read_2d<T: H5Type>(&self) -> Result<ndarray::Array2<T>> {
+    pub fn read_2d<T: H5Type + Clone>(&self) -> Result<ndarray::Array2<T>> {
         self.read()
     }
 
@@ -439,7 +440,7 @@ impl Dataset {
     ///
     /// # Errors
     /// `Usage` when the dataset holds other than one element.
-    pub fn read_scalar<T: H5Type>(&self) -> Result<T> {
+    pub fn read_scalar<T: H5Type + Clone>(&self) -> Result<T> {
         let mut v = self.read_raw_vec::<T>()?;
         if v.len() != 1 {
             return Err(Error::usage(format!(
@@ -464,7 +465,7 @@ impl Dataset {
     ///
     /// # Errors
     /// `Usage` when the slice is out of range, else as [`Dataset::read`].
-    pub fn read_slice<T: H5Type, S: AsRef<[SliceInfoElem]>, D: ndarray::Dimension>(
+    pub fn read_slice<T: H5Type + Clone, S: AsRef<[SliceInfoElem]>, D: ndarray::Dimension>(
         &self,
         slice: S,
     ) -> Result<ndarray::Array<T, D>> {
@@ -477,7 +478,7 @@ impl Dataset {
     ///
     /// # Errors
     /// As [`Dataset::read_slice`].
-    pub fn read_slice_dyn<T: H5Type, S: AsRef<[SliceInfoElem]>>(
+    pub fn read_slice_dyn<T: H5Type + Clone, S: AsRef<[SliceInfoElem]>>(
         &self,
         slice: S,
     ) -> Result<ArrayD<T>> {

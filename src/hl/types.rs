@@ -24,6 +24,17 @@ pub trait H5Type: Sized + Send + 'static {
     fn is_plain(_dt: &Datatype) -> bool {
         false
     }
+
+    /// For plain numbers only: the writable bytes of `v`, so a read can
+    /// store file bytes straight into it when [`H5Type::is_plain`] holds.
+    fn plain_bytes(_v: &mut [Self]) -> Option<&mut [u8]> {
+        None
+    }
+
+    /// A zero value, for pre-sizing results of plain types.
+    fn zero() -> Option<Self> {
+        None
+    }
 }
 
 macro_rules! numeric_h5type {
@@ -34,6 +45,12 @@ macro_rules! numeric_h5type {
             }
             fn is_plain(dt: &Datatype) -> bool {
                 same_repr::<$t>(dt)
+            }
+            fn plain_bytes(v: &mut [Self]) -> Option<&mut [u8]> {
+                Some(crate::bytes::as_bytes_mut(v))
+            }
+            fn zero() -> Option<Self> {
+                Some(0 as $t)
             }
         }
     )*};

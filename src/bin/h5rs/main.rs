@@ -1,5 +1,6 @@
 //! `h5rs`: list, dump and check HDF5 files.
 
+mod bench;
 mod canon;
 mod dump;
 mod ls;
@@ -39,6 +40,14 @@ enum Cmd {
         /// The HDF5 file.
         file: String,
     },
+    /// Run a benchmark workload: read-all|read-cols FILE DSET,
+    /// read-random FILE DSET N, meta-walk FILE.
+    Bench {
+        /// The workload.
+        workload: String,
+        /// Its arguments.
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +60,7 @@ fn main() -> ExitCode {
         } => (file, ls::run(file, path.as_deref(), *recursive)),
         Cmd::Dump { file, path } => (file, dump::run(file, path.as_deref())),
         Cmd::Canon { file } => (file, canon::run(file)),
+        Cmd::Bench { workload, args } => (workload, bench::run(workload, args)),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
