@@ -445,10 +445,8 @@ impl BTreeV2 {
                             records: child.records,
                             total: child.total,
                         });
-                        if i > 0 {
-                            if let Some(r) = recs.get(i - 1) {
-                                stack.push(Step::Record(r));
-                            }
+                        if let Some(r) = i.checked_sub(1).and_then(|j| recs.get(j)) {
+                            stack.push(Step::Record(r));
                         }
                     }
                 }

@@ -882,7 +882,13 @@ mod tests {
 
     /// A direct block of `size` bytes for a heap at `heap` with 2-byte
     /// block offsets, objects placed at their offsets within the block.
-    fn dblock(heap: u64, offset: u16, size: usize, sum: bool, objects: &[(usize, &[u8])]) -> Vec<u8> {
+    fn dblock(
+        heap: u64,
+        offset: u16,
+        size: usize,
+        sum: bool,
+        objects: &[(usize, &[u8])],
+    ) -> Vec<u8> {
         let mut b = b"FHDB".to_vec();
         b.push(0);
         b.extend(heap.to_le_bytes());
@@ -904,7 +910,12 @@ mod tests {
 
     /// An indirect block: direct entries (address and, when filtered,
     /// size and mask), then indirect entries.
-    fn iblock(heap: u64, offset: u16, direct: &[(u64, Option<(u64, u32)>)], indirect: &[u64]) -> Vec<u8> {
+    fn iblock(
+        heap: u64,
+        offset: u16,
+        direct: &[(u64, Option<(u64, u32)>)],
+        indirect: &[u64],
+    ) -> Vec<u8> {
         let mut b = b"FHIB".to_vec();
         b.push(0);
         b.extend(heap.to_le_bytes());
@@ -1051,7 +1062,12 @@ mod tests {
             &[u, 3000],
         );
         // child 1 at heap offset 768: 2 rows of 2 direct blocks
-        let child = iblock(0, 768, &[(u, None), (4000, None), (u, None), (u, None)], &[]);
+        let child = iblock(
+            0,
+            768,
+            &[(u, None), (4000, None), (u, None), (u, None)],
+            &[],
+        );
         let d0 = dblock(0, 0, 64, true, &[(19, b"row0")]);
         let d1 = dblock(0, 128, 64, true, &[(30, b"row1")]);
         let d2 = dblock(0, 256, 128, true, &[(100, b"row2")]);
@@ -1106,7 +1122,17 @@ mod tests {
     fn child_block_offset_is_checked() {
         let mut f = nested();
         // child 1 claims heap offset 512: rewrite and reseal it
-        let child = iblock(0, 512, &[(u64::MAX, None), (4000, None), (u64::MAX, None), (u64::MAX, None)], &[]);
+        let child = iblock(
+            0,
+            512,
+            &[
+                (u64::MAX, None),
+                (4000, None),
+                (u64::MAX, None),
+                (u64::MAX, None),
+            ],
+            &[],
+        );
         f[3000..3000 + child.len()].copy_from_slice(&child);
         let c = ctx(&f);
         let heap = FractalHeap::read(&c, 0).unwrap();
@@ -1176,7 +1202,13 @@ mod tests {
         }
         let bt = bt_header(1, 512, 24, 0, 400, 2, 2);
         let lf = bt_leaf(1, &[&rec[0], &rec[1]]);
-        let f = file(&[(0, &h), (300, &bt), (400, &lf), (600, b"HUGE!"), (700, b"big")]);
+        let f = file(&[
+            (0, &h),
+            (300, &bt),
+            (400, &lf),
+            (600, b"HUGE!"),
+            (700, b"big"),
+        ]);
         let c = ctx(&f);
         let heap = FractalHeap::read(&c, 0).unwrap();
         let id = |k: u8| [0x10, k, 0, 0, 0, 0, 0, 0];
@@ -1261,14 +1293,20 @@ mod tests {
         let root = iblock(
             0,
             0,
-            &[(2000, Some((z0.len() as u64, 0))), (3000, Some((z1.len() as u64, 0)))],
+            &[
+                (2000, Some((z0.len() as u64, 0))),
+                (3000, Some((z1.len() as u64, 0))),
+            ],
             &[],
         );
         let f = file(&[(0, &h), (1000, &root), (2000, &z0), (3000, &z1)]);
         let c = ctx(&f);
         let heap = FractalHeap::read(&c, 0).unwrap();
         assert_eq!(&*heap.object(&c, &managed_id(19, 5)).unwrap(), b"first");
-        assert_eq!(&*heap.object(&c, &managed_id(64 + 19, 6)).unwrap(), b"second");
+        assert_eq!(
+            &*heap.object(&c, &managed_id(64 + 19, 6)).unwrap(),
+            b"second"
+        );
     }
 
     #[test]
