@@ -1,5 +1,5 @@
 //! The array machinery: selections, chunk grid, filters, conversion.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod convert;
 pub mod filters;
