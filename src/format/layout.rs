@@ -140,7 +140,7 @@ impl Layout {
                     c => Err(bad(format!("class {c}"))),
                 }
             }
-            3 | 4 | 5 => {
+            3..=5 => {
                 let class = c.u8()?;
                 match class {
                     0 => {
@@ -281,6 +281,37 @@ mod tests {
                 assert_eq!(c.element_size, 8);
                 assert_eq!(c.index, ChunkIndexKind::FixedArray { page_bits: 10 });
                 assert_eq!(c.address, Some(4096));
+            }
+            l => panic!("{l:?}"),
+        }
+    }
+
+    #[test]
+    fn v4_extensible_array_written_by_libhdf5() {
+        // Chunks (2, 4) of 2-byte elements; each extensible array parameter
+        // is one byte: max bits 32, index block elements 4, min pointers 4,
+        // min elements 16, page bits 10.
+        let b = [
+            0x04, 0x02, 0x00, 0x03, 0x01, 0x02, 0x04, 0x02, 0x04, 0x20, 0x04, 0x04, 0x10, 0x0a,
+            0xbf, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        match Layout::from_message(&b, 0, Sizes::DEFAULT).unwrap() {
+            Layout::Chunked(c) => {
+                assert_eq!(
+                    (c.version, c.dims.clone(), c.element_size),
+                    (4, vec![2, 4], 2)
+                );
+                assert_eq!(
+                    c.index,
+                    ChunkIndexKind::ExtensibleArray {
+                        max_bits: 32,
+                        index_elements: 4,
+                        min_pointers: 4,
+                        min_elements: 16,
+                        page_bits: 10,
+                    }
+                );
+                assert_eq!(c.address, Some(0x1bf));
             }
             l => panic!("{l:?}"),
         }

@@ -378,10 +378,9 @@ impl Dataset {
             if let Some(z) = T::zero() {
                 let n = sel.count() as usize;
                 self.sel_bytes(sel)?;
-                let mut v: Vec<T> = Vec::new();
-                v.try_reserve_exact(n)
-                    .map_err(|_| Error::limit("read does not fit in memory"))?;
-                v.resize_with(n, || z.clone());
+                // `vec!` of a zero number allocates zeroed pages lazily, so
+                // the pages are first touched by the (parallel) copy
+                let mut v: Vec<T> = vec![z; n];
                 if let Some(bytes) = T::plain_bytes(&mut v) {
                     self.read_sel_into(sel, bytes)?;
                     return Ok(v);
