@@ -817,6 +817,47 @@ pub(crate) mod tests {
         assert!(e.to_string().contains("type 6"), "{e}");
     }
 
+    /// xorshift64: deterministic noise for mutation tests.
+    pub(crate) fn noise(state: &mut u64) -> u64 {
+        let mut x = *state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *state = x;
+        x
+    }
+
+    /// Rewrites the trailing checksum of the `len` bytes at `start`.
+    pub(crate) fn reseal(f: &mut [u8], start: usize, len: usize) {
+        let sum = lookup3(&f[start..start + len - 4], 0);
+        f[start + len - 4..start + len].copy_from_slice(&sum.to_le_bytes());
+    }
+
+    #[test]
+    fn mutated_nodes_never_panic() {
+        let clean = two_level();
+        // header, internal node, two leaves (each with its checksum)
+        let regions = [(0usize, 38usize), (100, 32), (200, 18), (300, 18)];
+        let mut s = 0x9e37_79b9_7f4a_7c15;
+        let mut failures = 0;
+        for _ in 0..20000 {
+            let mut f = clean.clone();
+            let (start, len) = regions[(noise(&mut s) % 4) as usize];
+            let at = start + (noise(&mut s) as usize % (len - 4));
+            f[at] = noise(&mut s) as u8;
+            reseal(&mut f, start, len);
+            let c = ctx(&f);
+            match BTreeV2::read(&c, 0) {
+                Ok(t) => {
+                    failures += t.records(&c).is_err() as usize;
+                    let _ = t.find(&c, &mut |r| Ok(r.cmp(&b"cccc"[..])));
+                }
+                Err(_) => failures += 1,
+            }
+        }
+        assert!(failures > 0);
+    }
+
     #[test]
     fn record_type_round_trip() {
         for t in 0..=255u8 {

@@ -63,7 +63,7 @@ use std::sync::Mutex;
 use crate::error::{Error, Result};
 use crate::format::FileCtx;
 use crate::format::btree_v2::BTreeV2;
-use crate::format::btree_v2::records::HugeObject;
+use crate::format::btree_v2::records::{HugeFilter, HugeObject};
 use crate::format::checksum;
 use crate::format::cursor::{Cursor, bytes_for, le_uint};
 use crate::format::filter_pipeline::{self, FilterInfo, id as filter_id};
@@ -411,7 +411,7 @@ impl FractalHeap {
             let addr = c.uint(o)?;
             let len = c.length()?;
             let filter = if filtered {
-                Some(crate::format::btree_v2::records::HugeFilter {
+                Some(HugeFilter {
                     mask: c.u32()?,
                     memory_size: c.length()?,
                 })
@@ -1138,6 +1138,77 @@ mod tests {
         let heap = FractalHeap::read(&c, 0).unwrap();
         let e = heap.object(&c, &managed_id(852, 6)).unwrap_err();
         assert!(e.to_string().contains("block offset 512"), "{e}");
+    }
+
+    #[test]
+    fn mutated_blocks_never_panic() {
+        use crate::format::btree_v2::tests::{noise, reseal};
+        let clean = nested();
+        let hlen = heap_header(&Params::default()).len();
+        // (start, length, direct block?)
+        let regions = [
+            (0usize, hlen, false),
+            (1000, 83, false),
+            (3000, 51, false),
+            (2000, 64, true),
+            (2200, 128, true),
+            (4000, 64, true),
+        ];
+        let ids = [
+            managed_id(19, 4),
+            managed_id(158, 4),
+            managed_id(356, 4),
+            managed_id(852, 6),
+        ];
+        let mut s = 0x0123_4567_89ab_cdef;
+        for _ in 0..20000 {
+            let mut f = clean.clone();
+            let (start, len, direct) = regions[(noise(&mut s) % 6) as usize];
+            let at = start + (noise(&mut s) as usize % (len - 4));
+            f[at] = noise(&mut s) as u8;
+            if direct {
+                // the checksum sits at bytes 15..19 and covers the block
+                f[start + 15..start + 19].fill(0);
+                let sum = lookup3(&f[start..start + len], 0);
+                f[start + 15..start + 19].copy_from_slice(&sum.to_le_bytes());
+            } else {
+                reseal(&mut f, start, len);
+            }
+            let c = ctx(&f);
+            let Ok(heap) = FractalHeap::read(&c, 0) else {
+                continue;
+            };
+            for id in &ids {
+                let _ = heap.object(&c, id);
+            }
+            let n = noise(&mut s).to_le_bytes();
+            let _ = heap.object(&c, &n[..heap.id_len.min(8) as usize]);
+        }
+    }
+
+    #[test]
+    fn random_ids_never_panic() {
+        use crate::format::btree_v2::tests::noise;
+        let f = nested();
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, 0).unwrap();
+        let h = heap_header(&Params {
+            id_len: 20,
+            ..Params::default()
+        });
+        let g = file(&[(0, &h)]);
+        let cg = ctx(&g);
+        let long = FractalHeap::read(&cg, 0).unwrap();
+        let mut s = 42;
+        for _ in 0..20000 {
+            let n = noise(&mut s).to_le_bytes();
+            let _ = heap.object(&c, &n[..4]);
+            let mut id = [0u8; 20];
+            for (i, b) in id.iter_mut().enumerate() {
+                *b = n[i % 8] ^ (i as u8);
+            }
+            let _ = long.object(&cg, &id);
+        }
     }
 
     #[test]
