@@ -147,7 +147,7 @@ impl Selection {
                 None => DimSelection::all(n),
                 Some(E::Index(i)) => {
                     let idx = if *i < 0 {
-                        (n as i128 + *i as i128) as i128
+                        n as i128 + *i as i128
                     } else {
                         *i as i128
                     };

@@ -83,13 +83,13 @@ fn walk_node(
         ));
     }
     let level = c.u8()?;
-    if let Some(l) = expect_level {
-        if l != level {
-            return Err(Error::format(
-                format!("v1 B-tree node: level {level}, expected {l}"),
-                addr,
-            ));
-        }
+    if let Some(l) = expect_level
+        && l != level
+    {
+        return Err(Error::format(
+            format!("v1 B-tree node: level {level}, expected {l}"),
+            addr,
+        ));
     }
     let entries = c.u16()? as u64;
     let key = kind.key_size(ctx) as u64;

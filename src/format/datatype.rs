@@ -574,15 +574,14 @@ fn decode(c: &mut Cursor, depth: u32) -> Result<Datatype> {
             for _ in 0..n {
                 let name_start = c.position();
                 let name = String::from_utf8_lossy(c.cstr()?).into_owned();
-                let offset;
-                if version < 3 {
+                let offset = if version < 3 {
                     // name padded to a multiple of 8 (counting the NUL)
                     let used = c.position() - name_start;
                     c.skip((8 - used % 8) % 8)?;
-                    offset = c.u32()?;
+                    c.u32()?
                 } else {
-                    offset = c.uint(crate::format::cursor::bytes_for(size as u64))? as u32;
-                }
+                    c.uint(crate::format::cursor::bytes_for(size as u64))? as u32
+                };
                 let dtype = if version == 1 {
                     let ndims = c.u8()? as usize;
                     c.skip(3)?;

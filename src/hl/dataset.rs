@@ -374,17 +374,17 @@ impl Dataset {
     pub fn read_selection_vec<T: H5Type + Clone>(&self, sel: &Selection) -> Result<Vec<T>> {
         sel.check(&self.meta.space.dims)?;
         let dt = &self.meta.dtype;
-        if T::is_plain(dt) {
-            if let Some(z) = T::zero() {
-                let n = sel.count() as usize;
-                self.sel_bytes(sel)?;
-                // `vec!` of a zero number allocates zeroed pages lazily, so
-                // the pages are first touched by the (parallel) copy
-                let mut v: Vec<T> = vec![z; n];
-                if let Some(bytes) = T::plain_bytes(&mut v) {
-                    self.read_sel_into(sel, bytes)?;
-                    return Ok(v);
-                }
+        if T::is_plain(dt)
+            && let Some(z) = T::zero()
+        {
+            let n = sel.count() as usize;
+            self.sel_bytes(sel)?;
+            // `vec!` of a zero number allocates zeroed pages lazily, so
+            // the pages are first touched by the (parallel) copy
+            let mut v: Vec<T> = vec![z; n];
+            if let Some(bytes) = T::plain_bytes(&mut v) {
+                self.read_sel_into(sel, bytes)?;
+                return Ok(v);
             }
         }
         let raw = self.read_raw_selection(sel)?;

@@ -338,10 +338,10 @@ impl Group {
             if let Some(r) = f(&rel, &obj) {
                 return Ok(Some(r));
             }
-            if let Object::Group(g) = &obj {
-                if let Some(r) = g.visit_rec(&rel, seen, f, depth + 1)? {
-                    return Ok(Some(r));
-                }
+            if let Object::Group(g) = &obj
+                && let Some(r) = g.visit_rec(&rel, seen, f, depth + 1)?
+            {
+                return Ok(Some(r));
             }
         }
         Ok(None)

@@ -71,8 +71,7 @@ impl ObjectData {
                     let flags = c.u8()?;
                     let order = c.u32()?;
                     let data = if flags & crate::format::object_header::FLAG_SHARED != 0 {
-                        let r = shared_heap_message(file, msg::ATTRIBUTE, id)?;
-                        r
+                        shared_heap_message(file, msg::ATTRIBUTE, id)?
                     } else {
                         heap.object(&ctx, id)?.into_owned()
                     };
