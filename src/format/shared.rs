@@ -4,7 +4,8 @@
 //! heap (spec III.I).
 //!
 //! ```text
-//! v1: version 1 | type | reserved (6) | address (O)
+//! v1: version 1 | type | reserved (6) | symbol table entry (its name
+//!     offset (O), then the object header address (O), ...)
 //! v2: version 2 | type | address (O)
 //! v3: version 3 | type (1 heap, 2 header) | heap ID (8) or address (O)
 //! ```
@@ -29,7 +30,10 @@ impl SharedRef {
         let kind = c.u8()?;
         match version {
             1 => {
+                // libhdf5 1.4 wrote a whole symbol table entry here; the
+                // header address is its second field
                 c.skip(6)?;
+                c.skip(c.sizes().offset as usize)?;
                 Ok(SharedRef::Header(c.required_address("shared message")?))
             }
             2 => Ok(SharedRef::Header(c.required_address("shared message")?)),
@@ -74,4 +78,31 @@ pub fn read_table(ctx: &super::FileCtx, addr: u64, count: usize) -> Result<Vec<S
         out.push(SharedIndex { types, heap });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Sizes;
+
+    #[test]
+    fn v1_reference_holds_a_symbol_table_entry() {
+        let mut b = vec![1u8, 0, 0, 0, 0, 0, 0, 0];
+        b.extend(16u64.to_le_bytes()); // name offset of the entry
+        b.extend(1424u64.to_le_bytes()); // header address
+        let r = SharedRef::decode(&mut Cursor::new(&b, 0, Sizes::DEFAULT)).unwrap();
+        assert_eq!(r, SharedRef::Header(1424));
+    }
+
+    #[test]
+    fn v3_heap_and_header() {
+        let mut b = vec![3u8, 1];
+        b.extend([1, 2, 3, 4, 5, 6, 7, 8]);
+        let r = SharedRef::decode(&mut Cursor::new(&b, 0, Sizes::DEFAULT)).unwrap();
+        assert_eq!(r, SharedRef::Heap([1, 2, 3, 4, 5, 6, 7, 8]));
+        let mut b = vec![3u8, 2];
+        b.extend(99u64.to_le_bytes());
+        let r = SharedRef::decode(&mut Cursor::new(&b, 0, Sizes::DEFAULT)).unwrap();
+        assert_eq!(r, SharedRef::Header(99));
+    }
 }
