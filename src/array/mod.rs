@@ -1,1 +1,3 @@
 //! The array machinery: selections, chunk grid, filters, conversion.
+
+pub mod filters;
