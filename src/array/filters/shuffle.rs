@@ -14,6 +14,12 @@
 //! multiple of the element size) stay at the end, as libhdf5 leaves them.
 //! libhdf5 also leaves the data untouched when the element size is 1 or the
 //! chunk holds a single element; the regrouping is the identity there anyway.
+//!
+//! Shuffling is a byte-matrix transpose. Elements of 4, 8 and 16 bytes (the
+//! common numeric types) are transposed eight at a time in 64-bit words
+//! (4×4 and 8×8 byte transposes by masks and shifts); other sizes up to 16
+//! go through a blocked loop over fixed-size arrays, larger ones through a
+//! plain loop.
 
 use super::{Filter, FilterCtx};
 use crate::error::{Error, Result};
@@ -25,9 +31,9 @@ pub const ID: u16 = 2;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Shuffle;
 
-/// Elements regrouped per block by the specialised loops: a block of each
-/// byte plane is gathered into a small array first, so that the loops index
-/// only fixed-size arrays.
+/// Elements regrouped per block by the blocked loops: a block of each byte
+/// plane is gathered into a small array first, so that the loops index only
+/// fixed-size arrays.
 const BLOCK: usize = 16;
 
 /// Undoes the shuffle of `src` (element size `size`) into `dst`, which has
@@ -78,6 +84,188 @@ fn shuffle_fixed<const N: usize>(src: &[u8], dst: &mut [u8]) {
     }
 }
 
+/// Transposes two 4×4 byte matrices held side by side in four words: on
+/// entry byte `i` of word `j` (in each 32-bit half) is element `i`'s byte
+/// `j`, on exit element `j`'s byte `i`; the transpose is its own inverse.
+#[inline(always)]
+fn transpose_4x4_pair(r: &mut [u64; 4]) {
+    const LO16: u64 = 0x0000_ffff_0000_ffff;
+    const LO8: u64 = 0x00ff_00ff_00ff_00ff;
+    for j in 0..2 {
+        let (a, b) = (r[j], r[j + 2]);
+        r[j] = (a & LO16) | ((b << 16) & !LO16);
+        r[j + 2] = (b & !LO16) | ((a >> 16) & LO16);
+    }
+    for j in [0, 2] {
+        let (a, b) = (r[j], r[j + 1]);
+        r[j] = (a & LO8) | ((b << 8) & !LO8);
+        r[j + 1] = (b & !LO8) | ((a >> 8) & LO8);
+    }
+}
+
+/// Transposes an 8×8 byte matrix held in eight words (byte `i` of word `j`
+/// becomes byte `j` of word `i`).
+#[inline(always)]
+fn transpose_8x8(r: &mut [u64; 8]) {
+    const LO32: u64 = 0x0000_0000_ffff_ffff;
+    const LO16: u64 = 0x0000_ffff_0000_ffff;
+    const LO8: u64 = 0x00ff_00ff_00ff_00ff;
+    for j in 0..4 {
+        let (a, b) = (r[j], r[j + 4]);
+        r[j] = (a & LO32) | (b << 32);
+        r[j + 4] = (b & !LO32) | (a >> 32);
+    }
+    for j in [0, 1, 4, 5] {
+        let (a, b) = (r[j], r[j + 2]);
+        r[j] = (a & LO16) | ((b << 16) & !LO16);
+        r[j + 2] = (b & !LO16) | ((a >> 16) & LO16);
+    }
+    for j in [0, 2, 4, 6] {
+        let (a, b) = (r[j], r[j + 1]);
+        r[j] = (a & LO8) | ((b << 8) & !LO8);
+        r[j + 1] = (b & !LO8) | ((a >> 8) & LO8);
+    }
+}
+
+fn word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(w)
+}
+
+/// Unshuffles 4-byte elements eight at a time; returns how many were done.
+fn unshuffle_4(src: &[u8], dst: &mut [u8]) -> usize {
+    let n = src.len() / 4;
+    let whole = n / 8 * 8;
+    let (p0, rest) = src.split_at(n);
+    let (p1, rest) = rest.split_at(n);
+    let (p2, p3) = rest.split_at(n);
+    for (b, out) in dst[..whole * 4].chunks_exact_mut(32).enumerate() {
+        let at = b * 8;
+        let mut r = [
+            word(&p0[at..]),
+            word(&p1[at..]),
+            word(&p2[at..]),
+            word(&p3[at..]),
+        ];
+        transpose_4x4_pair(&mut r);
+        let (lo, hi) = out.split_at_mut(16);
+        for (j, w) in r.iter().enumerate() {
+            lo[j * 4..j * 4 + 4].copy_from_slice(&(*w as u32).to_le_bytes());
+            hi[j * 4..j * 4 + 4].copy_from_slice(&((*w >> 32) as u32).to_le_bytes());
+        }
+    }
+    whole
+}
+
+/// Shuffles 4-byte elements eight at a time; returns how many were done.
+fn shuffle_4(src: &[u8], dst: &mut [u8]) -> usize {
+    let n = src.len() / 4;
+    let whole = n / 8 * 8;
+    let (p0, rest) = dst.split_at_mut(n);
+    let (p1, rest) = rest.split_at_mut(n);
+    let (p2, rest) = rest.split_at_mut(n);
+    let p3 = &mut rest[..n];
+    for (b, elements) in src[..whole * 4].chunks_exact(32).enumerate() {
+        let (lo, hi) = elements.split_at(16);
+        let mut r = [0u64; 4];
+        for (j, w) in r.iter_mut().enumerate() {
+            let e = |h: &[u8]| {
+                u64::from(u32::from_le_bytes([
+                    h[j * 4],
+                    h[j * 4 + 1],
+                    h[j * 4 + 2],
+                    h[j * 4 + 3],
+                ]))
+            };
+            *w = e(lo) | e(hi) << 32;
+        }
+        transpose_4x4_pair(&mut r);
+        let at = b * 8;
+        for (plane, w) in [&mut *p0, &mut *p1, &mut *p2, &mut *p3].into_iter().zip(r) {
+            plane[at..at + 8].copy_from_slice(&w.to_le_bytes());
+        }
+    }
+    whole
+}
+
+/// Unshuffles elements of `N` bytes (a multiple of 8) eight at a time, by
+/// 8×8 transposes of each group of eight byte planes; returns how many
+/// elements were done.
+fn unshuffle_8k<const N: usize>(src: &[u8], dst: &mut [u8]) -> usize {
+    let n = src.len() / N;
+    let whole = n / 8 * 8;
+    let planes: [&[u8]; N] = std::array::from_fn(|j| &src[j * n..(j + 1) * n]);
+    for (b, out) in dst[..whole * N].chunks_exact_mut(8 * N).enumerate() {
+        let at = b * 8;
+        for (g, group) in planes.chunks_exact(8).enumerate() {
+            let mut r: [u64; 8] = std::array::from_fn(|j| word(&group[j][at..]));
+            transpose_8x8(&mut r);
+            for (element, w) in out.chunks_exact_mut(N).zip(r) {
+                element[g * 8..g * 8 + 8].copy_from_slice(&w.to_le_bytes());
+            }
+        }
+    }
+    whole
+}
+
+/// Shuffles elements of `N` bytes (a multiple of 8) eight at a time;
+/// returns how many elements were done.
+fn shuffle_8k<const N: usize>(src: &[u8], dst: &mut [u8]) -> usize {
+    let n = src.len() / N;
+    let whole = n / 8 * 8;
+    let mut planes: Vec<&mut [u8]> = dst[..n * N].chunks_exact_mut(n.max(1)).collect();
+    for (b, elements) in src[..whole * N].chunks_exact(8 * N).enumerate() {
+        let at = b * 8;
+        for (g, group) in planes.chunks_exact_mut(8).enumerate() {
+            let mut r: [u64; 8] = std::array::from_fn(|i| word(&elements[i * N + g * 8..]));
+            transpose_8x8(&mut r);
+            for (plane, w) in group.iter_mut().zip(r) {
+                plane[at..at + 8].copy_from_slice(&w.to_le_bytes());
+            }
+        }
+    }
+    whole
+}
+
+/// Moves elements `from..` of a shuffled `src` to their place in `dst`.
+fn unshuffle_tail(src: &[u8], dst: &mut [u8], size: usize, from: usize) {
+    let n = src.len() / size;
+    for i in from..n {
+        for j in 0..size {
+            dst[i * size + j] = src[j * n + i];
+        }
+    }
+}
+
+/// Moves elements `from..` of `src` to their shuffled place in `dst`.
+fn shuffle_tail(src: &[u8], dst: &mut [u8], size: usize, from: usize) {
+    let n = src.len() / size;
+    for i in from..n {
+        for j in 0..size {
+            dst[j * n + i] = src[i * size + j];
+        }
+    }
+}
+
+fn unshuffle_words<const N: usize>(src: &[u8], dst: &mut [u8]) {
+    let done = if N == 4 {
+        unshuffle_4(src, dst)
+    } else {
+        unshuffle_8k::<N>(src, dst)
+    };
+    unshuffle_tail(src, dst, N, done);
+}
+
+fn shuffle_words<const N: usize>(src: &[u8], dst: &mut [u8]) {
+    let done = if N == 4 {
+        shuffle_4(src, dst)
+    } else {
+        shuffle_8k::<N>(src, dst)
+    };
+    shuffle_tail(src, dst, N, done);
+}
+
 fn unshuffle_any(src: &[u8], dst: &mut [u8], size: usize) {
     let n = src.len() / size;
     for (j, plane) in src[..n * size].chunks_exact(n).enumerate() {
@@ -97,17 +285,17 @@ fn shuffle_any(src: &[u8], dst: &mut [u8], size: usize) {
 }
 
 macro_rules! by_size {
-    ($fixed:ident, $any:ident, $size:expr, $src:expr, $dst:expr) => {
+    ($fixed:ident, $words:ident, $any:ident, $size:expr, $src:expr, $dst:expr) => {
         match $size {
             2 => $fixed::<2>($src, $dst),
             3 => $fixed::<3>($src, $dst),
-            4 => $fixed::<4>($src, $dst),
+            4 => $words::<4>($src, $dst),
             5 => $fixed::<5>($src, $dst),
             6 => $fixed::<6>($src, $dst),
             7 => $fixed::<7>($src, $dst),
-            8 => $fixed::<8>($src, $dst),
+            8 => $words::<8>($src, $dst),
             12 => $fixed::<12>($src, $dst),
-            16 => $fixed::<16>($src, $dst),
+            16 => $words::<16>($src, $dst),
             size => $any($src, $dst, size),
         }
     };
@@ -120,7 +308,14 @@ pub fn unshuffle(data: &[u8], size: usize) -> Vec<u8> {
         return data.to_vec();
     }
     let mut out = vec![0u8; data.len()];
-    by_size!(unshuffle_fixed, unshuffle_any, size, data, &mut out);
+    by_size!(
+        unshuffle_fixed,
+        unshuffle_words,
+        unshuffle_any,
+        size,
+        data,
+        &mut out
+    );
     let tail = n * size;
     out[tail..].copy_from_slice(&data[tail..]);
     out
@@ -133,7 +328,14 @@ pub fn shuffle(data: &[u8], size: usize) -> Vec<u8> {
         return data.to_vec();
     }
     let mut out = vec![0u8; data.len()];
-    by_size!(shuffle_fixed, shuffle_any, size, data, &mut out);
+    by_size!(
+        shuffle_fixed,
+        shuffle_words,
+        shuffle_any,
+        size,
+        data,
+        &mut out
+    );
     let tail = n * size;
     out[tail..].copy_from_slice(&data[tail..]);
     out
