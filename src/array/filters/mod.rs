@@ -312,6 +312,7 @@ pub fn encode_chunk(
 mod tests {
     use super::*;
     use crate::format::datatype::ByteOrder;
+    use proptest::prelude::*;
 
     fn info(id: u16, params: &[u32]) -> FilterInfo {
         FilterInfo {
@@ -380,6 +381,60 @@ mod tests {
         let stored = encode_chunk(&pipeline, &[1, 2, 3], 1, &i32le()).unwrap();
         let e = decode_chunk(&pipeline, 0, &stored, 4, 1, &i32le()).unwrap_err();
         assert!(e.to_string().contains("expected 4"), "{e}");
+    }
+
+    proptest! {
+        /// Whatever the bytes and client data, decoding fails cleanly.
+        #[test]
+        fn hostile_chunks_never_panic(
+            id in prop_oneof![Just(1u16), Just(2), Just(3), Just(4), Just(5), Just(6), Just(32000)],
+            params in proptest::collection::vec(
+                prop_oneof![0u32..10, 0u32..100, Just(u32::MAX), any::<u32>()], 0..24),
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+            chunk_bytes in 0usize..2000,
+        ) {
+            let dt = i32le();
+            let _ = decode_chunk(&[info(id, &params)], 0, &data, chunk_bytes, 4, &dt);
+            let _ = decode_chunk(&[info(2, &[4]), info(id, &params)], 0, &data, chunk_bytes, 4, &dt);
+        }
+
+        /// Plausible client data for the filters that read it.
+        #[test]
+        fn hostile_streams_never_panic(
+            data in proptest::collection::vec(any::<u8>(), 0..400),
+            mask in 0u32..256,
+            block in 1u32..70,
+            bpp in 1u32..=64,
+            scanline in 1u32..300,
+            minbits in 0u32..70,
+        ) {
+            let dt = i32le();
+            let szip = info(4, &[mask, block, bpp, scanline]);
+            let mut chunk = 512u32.to_le_bytes().to_vec();
+            chunk.extend_from_slice(&data);
+            let _ = decode_chunk(&[szip], 0, &chunk, 512, 4, &dt);
+            let mut so = [0u32; 20];
+            so[0] = 2; so[2] = 100; so[4] = 4; so[5] = 1; so[7] = mask & 1;
+            let mut chunk = minbits.to_le_bytes().to_vec();
+            chunk.push(8);
+            chunk.extend_from_slice(&data);
+            let _ = decode_chunk(&[info(6, &so)], 0, &chunk, 400, 4, &dt);
+            so[0] = 0; so[3] = 1; so[4] = 8; so[1] = mask;
+            let _ = decode_chunk(&[info(6, &so)], 0, &chunk, 800, 8, &dt);
+        }
+
+        /// n-bit client data that pass the head checks, then anything.
+        #[test]
+        fn hostile_nbit_types_never_panic(
+            body in proptest::collection::vec(prop_oneof![0u32..5, 0u32..40, any::<u32>()], 2..40),
+            count in 0u32..50,
+            data in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let mut params = vec![0, 0, count];
+            params.extend(&body);
+            params[0] = params.len() as u32;
+            let _ = decode_chunk(&[info(5, &params)], 0, &data, 1000, 4, &i32le());
+        }
     }
 
     #[test]

@@ -129,6 +129,8 @@ struct Decoder<'a> {
     id_len: u32,
     block: usize,
     rsi_blocks: usize,
+    /// Samples in an RSI: `rsi_blocks × block`.
+    rsi_len: usize,
     scanline: usize,
     preprocess: bool,
     xmax: u32,
@@ -205,7 +207,7 @@ impl Decoder<'_> {
             }
         }
         self.pos += 1;
-        if self.pos == self.rsi_blocks * self.block {
+        if self.pos == self.rsi_len {
             self.pos = 0;
         }
     }
@@ -319,12 +321,14 @@ pub fn decompress(input: &[u8], params: &[u32], max_output: usize) -> Result<Vec
             "{total} decoded bytes are not whole {word}-byte pixels"
         )));
     }
+    let rsi_blocks = p.scanline.div_ceil(p.block);
     let mut d = Decoder {
         bits: BitReader::new(stream),
         sample_bits,
         id_len,
         block: p.block,
-        rsi_blocks: p.scanline.div_ceil(p.block),
+        rsi_blocks,
+        rsi_len: rsi_blocks.saturating_mul(p.block),
         scanline: p.scanline,
         preprocess: p.preprocess,
         xmax: ((1u64 << sample_bits) - 1) as u32,
