@@ -67,11 +67,16 @@ impl<'a> GlobalHeapCollection<'a> {
                 addr,
             ));
         }
-        let mut c = ctx.cursor(addr, size, "global heap collection")?;
-        c.skip(head as usize)?;
+        let block = ctx.slice(addr, size, "global heap collection")?;
+        // libhdf5 pads the collection header, each object header and each
+        // object's data to multiples of 8 bytes (which matters when lengths
+        // are 4 bytes wide)
+        let align8 = |n: usize| n.div_ceil(8) * 8;
+        let obj_head = align8(8 + ctx.sizes.length as usize);
+        let mut pos = align8(head as usize);
         let mut objects = Vec::new();
-        let obj_head = 8 + ctx.sizes.length as usize;
-        while c.remaining() >= obj_head {
+        while pos + obj_head <= block.len() {
+            let mut c = Cursor::new(&block[pos..], addr + pos as u64, ctx.sizes);
             let index = c.u16()?;
             if index == 0 {
                 break;
@@ -79,6 +84,7 @@ impl<'a> GlobalHeapCollection<'a> {
             c.u16()?;
             c.u32()?;
             let len = c.length()?;
+            c.seek(obj_head)?;
             let len = usize::try_from(len)
                 .ok()
                 .filter(|&l| l <= c.remaining())
@@ -88,13 +94,8 @@ impl<'a> GlobalHeapCollection<'a> {
                         c.address(),
                     )
                 })?;
-            let data = c.bytes(len)?;
-            objects.push((index, data));
-            let pad = (8 - len % 8) % 8;
-            if pad > c.remaining() {
-                break;
-            }
-            c.skip(pad)?;
+            objects.push((index, c.bytes(len)?));
+            pos += obj_head + align8(len);
         }
         Ok(GlobalHeapCollection { addr, objects })
     }
@@ -111,5 +112,58 @@ impl<'a> GlobalHeapCollection<'a> {
                     self.addr,
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Sizes;
+    use crate::limits::Limits;
+
+    /// A collection with 4-byte lengths: header 12 bytes padded to 16,
+    /// object headers 12 padded to 16, data padded to 8.
+    #[test]
+    fn four_byte_lengths_pad_headers() {
+        let mut b = b"GCOL\x01\0\0\0".to_vec();
+        b.extend(64u32.to_le_bytes());
+        b.resize(16, 0);
+        for (i, data) in [(1u16, &b"abc"[..]), (2, &b"0123456789"[..])] {
+            b.extend(i.to_le_bytes());
+            b.extend(1u16.to_le_bytes());
+            b.extend([0u8; 4]);
+            b.extend((data.len() as u32).to_le_bytes());
+            b.extend([0u8; 4]);
+            b.extend(data);
+            b.resize(b.len().div_ceil(8) * 8, 0);
+        }
+        b.resize(64, 0);
+        let ctx = FileCtx {
+            data: &b,
+            base: 0,
+            sizes: Sizes::new(4, 4).unwrap(),
+            limits: Limits::default(),
+        };
+        let c = GlobalHeapCollection::read(&ctx, 0).unwrap();
+        assert_eq!(c.object(1).unwrap(), b"abc");
+        assert_eq!(c.object(2).unwrap(), b"0123456789");
+        assert!(c.object(3).is_err());
+    }
+
+    #[test]
+    fn oversized_object_is_an_error() {
+        let mut b = b"GCOL\x01\0\0\0".to_vec();
+        b.extend(48u64.to_le_bytes());
+        b.extend(1u16.to_le_bytes());
+        b.extend([0u8; 6]);
+        b.extend(1000u64.to_le_bytes());
+        b.resize(48, 0);
+        let ctx = FileCtx {
+            data: &b,
+            base: 0,
+            sizes: Sizes::DEFAULT,
+            limits: Limits::default(),
+        };
+        assert!(GlobalHeapCollection::read(&ctx, 0).is_err());
     }
 }
