@@ -126,7 +126,7 @@ mod tests {
     #[test]
     fn four_byte_lengths_pad_headers() {
         let mut b = b"GCOL\x01\0\0\0".to_vec();
-        b.extend(64u32.to_le_bytes());
+        b.extend(80u32.to_le_bytes());
         b.resize(16, 0);
         for (i, data) in [(1u16, &b"abc"[..]), (2, &b"0123456789"[..])] {
             b.extend(i.to_le_bytes());
@@ -137,7 +137,7 @@ mod tests {
             b.extend(data);
             b.resize(b.len().div_ceil(8) * 8, 0);
         }
-        b.resize(64, 0);
+        b.resize(80, 0);
         let ctx = FileCtx {
             data: &b,
             base: 0,
