@@ -18,6 +18,7 @@ use crate::format::datatype::Datatype;
 use crate::format::fill_value::FillValue;
 use crate::format::filter_pipeline::{self, FilterInfo};
 use crate::format::layout::Layout;
+use crate::format::messages::ExternalFiles;
 use crate::format::object_header::msg;
 
 /// A dataset. Opening one reads its metadata only; data is read on request.
@@ -33,7 +34,7 @@ struct Meta {
     layout: Layout,
     filters: Vec<FilterInfo>,
     fill: FillValue,
-    external: bool,
+    external: Option<ExternalFiles>,
     chunks: OnceLock<Result<HashMap<Vec<u64>, ChunkRecord>>>,
 }
 
@@ -97,7 +98,13 @@ impl Dataset {
         } else {
             FillValue::default()
         };
-        let external = data.has(msg::EXTERNAL);
+        let external = match data.message(msg::EXTERNAL)? {
+            Some((b, a)) => Some(
+                ExternalFiles::decode(&mut Cursor::new(&b, a, sizes))
+                    .map_err(|e| e.context("external files message"))?,
+            ),
+            None => None,
+        };
         Ok(Dataset {
             data,
             meta: Arc::new(Meta {
@@ -294,14 +301,16 @@ impl Dataset {
                 self.name()
             )));
         }
-        if self.meta.external {
-            return Err(Error::unsupported("external raw data storage"));
-        }
         let ctx = self.data.file.inner.ctx();
         let es = self.meta.dtype.size();
         let fill = self.fill_bytes();
         let dims = &self.meta.space.dims;
+        let external_bytes;
         let storage = match &self.meta.layout {
+            _ if self.meta.external.is_some() => {
+                external_bytes = self.read_external()?;
+                Storage::Dense(&external_bytes)
+            }
             Layout::Compact { data } => Storage::Dense(data),
             Layout::Contiguous { address: None, .. } => Storage::Unallocated,
             Layout::Contiguous {
@@ -332,6 +341,59 @@ impl Dataset {
             storage,
         };
         read(&req, sel, out).map_err(|e| e.at(self.data.addr))
+    }
+
+    /// The whole dataset's bytes from its external raw data files, which
+    /// are read in slot order; relative names are found beside the HDF5
+    /// file (as libhdf5 does with `HDF5_EXTFILE_PREFIX=${ORIGIN}`), and
+    /// bytes past the end of an external file read as zeros.
+    fn read_external(&self) -> Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let Some(ext) = &self.meta.external else {
+            return Ok(Vec::new());
+        };
+        let ctx = self.data.file.inner.ctx();
+        let total = usize::try_from(self.byte_size()?)
+            .map_err(|_| Error::limit("external dataset does not fit in memory"))?;
+        if total as u64 > ctx.limits.max_read_bytes {
+            return Err(Error::limit("external dataset larger than the read limit"));
+        }
+        let heap = crate::format::heap::local::LocalHeap::read(&ctx, ext.heap)?;
+        let dir = self
+            .data
+            .file
+            .path()
+            .and_then(|p| p.parent())
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        let mut out = vec![0u8; total];
+        let mut pos = 0usize;
+        for slot in &ext.slots {
+            if pos >= total {
+                break;
+            }
+            let name = String::from_utf8_lossy(heap.string(slot.name_offset)?).into_owned();
+            let want = (total - pos).min(usize::try_from(slot.size).unwrap_or(usize::MAX));
+            let path = dir.join(&name);
+            let mut f = std::fs::File::open(&path).map_err(|e| {
+                Error::Io(std::io::Error::new(
+                    e.kind(),
+                    format!("external raw data file {}: {e}", path.display()),
+                ))
+            })?;
+            f.seek(SeekFrom::Start(slot.offset))?;
+            let buf = &mut out[pos..pos + want];
+            let mut got = 0;
+            while got < want {
+                let n = f.read(&mut buf[got..])?;
+                if n == 0 {
+                    break; // past the end: zeros
+                }
+                got += n;
+            }
+            pos += want;
+        }
+        Ok(out)
     }
 
     fn sel_bytes(&self, sel: &Selection) -> Result<usize> {

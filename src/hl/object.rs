@@ -43,10 +43,6 @@ impl ObjectData {
         }
     }
 
-    pub(crate) fn has(&self, kind: u16) -> bool {
-        self.header.find(kind).is_some()
-    }
-
     pub(crate) fn attributes(&self) -> Result<Vec<Attribute>> {
         let file = &self.file;
         let ctx = file.inner.ctx();
