@@ -1,6 +1,7 @@
 //! The array machinery: selections, chunk grid, filters, conversion.
 #![deny(unsafe_code)]
 
+pub mod buffers;
 pub mod convert;
 pub mod filters;
 pub mod read;

@@ -386,7 +386,12 @@ fn read_chunked(
             for (coords, data) in group.iter().zip(decoded) {
                 let origin = chunk_origin(coords, cdims);
                 match data? {
-                    Some(bytes) => copy_box(g, slab, first, &bytes, &origin, cdims)?,
+                    Some(bytes) => {
+                        copy_box(g, slab, first, &bytes, &origin, cdims)?;
+                        if let std::borrow::Cow::Owned(b) = bytes {
+                            super::buffers::give(b);
+                        }
+                    }
                     None => fill_box(g, slab, first, req.fill, &origin, cdims),
                 }
             }

@@ -43,7 +43,7 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
 /// `max_output`).
 pub fn inflate(input: &[u8], expected: usize, max_output: usize) -> Result<Vec<u8>> {
     let mut z = Decompress::new(true);
-    let mut out: Vec<u8> = Vec::with_capacity(expected.min(max_output));
+    let mut out: Vec<u8> = crate::array::buffers::take(expected.min(max_output));
     loop {
         let rest = input.get(z.total_in() as usize..).unwrap_or_default();
         if out.len() == out.capacity() {

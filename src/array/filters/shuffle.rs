@@ -307,7 +307,8 @@ pub fn unshuffle(data: &[u8], size: usize) -> Vec<u8> {
     if size <= 1 || n <= 1 {
         return data.to_vec();
     }
-    let mut out = vec![0u8; data.len()];
+    let mut out = crate::array::buffers::take(data.len());
+    out.resize(data.len(), 0);
     by_size!(
         unshuffle_fixed,
         unshuffle_words,
@@ -364,7 +365,9 @@ impl Filter for Shuffle {
         if size <= 1 || input.len() / size <= 1 {
             return Ok(input);
         }
-        Ok(unshuffle(&input, size))
+        let out = unshuffle(&input, size);
+        crate::array::buffers::give(input);
+        Ok(out)
     }
 
     fn decode_slice(&self, input: &[u8], ctx: &FilterCtx) -> Result<Vec<u8>> {
