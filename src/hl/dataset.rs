@@ -285,6 +285,25 @@ impl Dataset {
         r.as_ref().map_err(|e| e.duplicate())
     }
 
+    /// Maps the span of the stored chunks into memory ahead of a large
+    /// read of unfiltered chunks, when the span is not much larger than
+    /// what is read.
+    fn populate_chunks(&self, map: &HashMap<Vec<u64>, ChunkRecord>, read_bytes: u64) {
+        let lo = map.values().map(|c| c.addr).min();
+        let hi = map.values().map(|c| c.addr.saturating_add(c.size)).max();
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            let span = hi - lo;
+            if span <= read_bytes.saturating_mul(2) {
+                let base = self.data.file.inner.ctx().base;
+                self.data
+                    .file
+                    .inner
+                    .source()
+                    .populate((base.saturating_add(lo)) as usize, span as usize);
+            }
+        }
+    }
+
     fn fill_bytes(&self) -> Vec<u8> {
         let es = self.meta.dtype.size();
         match &self.meta.fill.value {
@@ -317,11 +336,22 @@ impl Dataset {
                 address: Some(a), ..
             } => {
                 let need = self.byte_size()?;
-                Storage::Dense(ctx.slice(*a, need, "contiguous dataset storage")?)
+                let bytes = ctx.slice(*a, need, "contiguous dataset storage")?;
+                if out.len() >= 4 << 20 {
+                    let start = bytes.as_ptr() as usize - ctx.data.as_ptr() as usize;
+                    self.data.file.inner.source().populate(start, bytes.len());
+                }
+                Storage::Dense(bytes)
             }
             Layout::Chunked(cl) => Storage::Chunked(ChunkedStorage {
                 chunk_dims: &cl.dims,
-                chunks: self.chunk_map()?,
+                chunks: {
+                    let map = self.chunk_map()?;
+                    if self.meta.filters.is_empty() && out.len() >= 4 << 20 {
+                        self.populate_chunks(map, out.len() as u64);
+                    }
+                    map
+                },
                 pipeline: &self.meta.filters,
                 dtype: &self.meta.dtype,
                 dont_filter_partial_edges: cl.dont_filter_partial_edges,

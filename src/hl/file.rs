@@ -44,6 +44,10 @@ pub(crate) struct FileInner {
 }
 
 impl FileInner {
+    pub(crate) fn source(&self) -> &Source {
+        &self.source
+    }
+
     pub(crate) fn ctx(&self) -> FileCtx<'_> {
         FileCtx {
             data: self.source.bytes(),

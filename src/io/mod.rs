@@ -49,6 +49,26 @@ impl Source {
         }
     }
 
+    /// Maps the pages of `len` bytes at `start` into the process ahead of
+    /// a large sequential copy, so the copy does not fault page by page.
+    /// A hint only: errors (old kernels, memory sources) are ignored.
+    pub fn populate(&self, start: usize, len: usize) {
+        #[cfg(target_os = "linux")]
+        if let Backing::Map(m) = &*self.inner {
+            let start = start.min(m.len());
+            let len = len.min(m.len() - start);
+            // page-align the start as madvise requires
+            let aligned = start & !4095;
+            let _ = m.advise_range(
+                memmap2::Advice::PopulateRead,
+                aligned,
+                len + (start - aligned),
+            );
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (start, len);
+    }
+
     /// All the bytes.
     pub fn bytes(&self) -> &[u8] {
         match &*self.inner {
