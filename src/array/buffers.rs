@@ -43,11 +43,10 @@ pub fn give(buf: Vec<u8>) {
         let mut p = p.borrow_mut();
         if p.len() < KEEP {
             p.push(buf);
-        } else if let Some(smallest) = p.iter_mut().min_by_key(|b| b.capacity()) {
-            if smallest.capacity() < cap {
+        } else if let Some(smallest) = p.iter_mut().min_by_key(|b| b.capacity())
+            && smallest.capacity() < cap {
                 *smallest = buf;
             }
-        }
     });
 }
 
