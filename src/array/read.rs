@@ -216,6 +216,29 @@ fn fill_box(g: &Geometry, out: &mut [u8], row0: u64, fill: &[u8], origin: &[u64]
     });
 }
 
+/// How many chunks of a grid with chunks of `chunk_dims` hold at least one
+/// selected element: the chunks a read of `sel` decodes.
+pub fn chunks_touched(sel: &Selection, chunk_dims: &[u64]) -> u64 {
+    sel.dims
+        .iter()
+        .zip(chunk_dims)
+        .map(|(d, &c)| {
+            if d.count == 0 || c == 0 {
+                return 0;
+            }
+            let lo = d.start / c;
+            let hi = (d.end() - 1) / c + 1;
+            if d.step <= c {
+                hi - lo
+            } else {
+                (lo..hi)
+                    .filter(|&k| d.within(k * c, (k + 1) * c).is_some())
+                    .count() as u64
+            }
+        })
+        .product()
+}
+
 /// Reads the selection `sel` into `out`, which must hold exactly
 /// `sel.count() * esize` bytes.
 pub fn read(req: &ReadRequest, sel: &Selection, out: &mut [u8]) -> Result<()> {
@@ -473,6 +496,19 @@ mod tests {
             sizes: Sizes::DEFAULT,
             limits: Limits::default(),
         }
+    }
+
+    #[test]
+    fn counts_touched_chunks() {
+        let dims = [8192u64, 8192];
+        let mut sel = Selection::all(&dims);
+        sel.dims[1].start = 4064;
+        sel.dims[1].count = 64;
+        // 64 columns across the boundary at 4096: two chunk columns
+        assert_eq!(chunks_touched(&sel, &[128, 128]), 64 * 2);
+        assert_eq!(chunks_touched(&Selection::all(&dims), &[128, 128]), 4096);
+        let strided = Selection::from_slice_elems(s![..;1000, 0].as_ref(), &dims).unwrap();
+        assert_eq!(chunks_touched(&strided, &[128, 128]), 9);
     }
 
     #[test]

@@ -207,6 +207,15 @@ impl Dataset {
         &self.meta.filters
     }
 
+    /// How many chunks a read of `sel` decodes (0 when not chunked): only
+    /// the chunks holding selected elements are read.
+    pub fn chunks_touched(&self, sel: &Selection) -> u64 {
+        match &self.meta.layout {
+            Layout::Chunked(c) => crate::array::read::chunks_touched(sel, &c.dims),
+            _ => 0,
+        }
+    }
+
     /// The fill value message.
     pub fn fill_value(&self) -> &FillValue {
         &self.meta.fill

@@ -141,6 +141,24 @@ impl Group {
         Ok(self.links()?.into_iter().map(|l| l.name).collect())
     }
 
+    /// The members in iteration order with the objects their hard links
+    /// point at (soft, external and user-defined links are left out, as
+    /// iterating `group.items()` in h5py opens only what resolves).
+    ///
+    /// # Errors
+    /// As [`Group::links`], and `Format` when a member's header is malformed.
+    pub fn members(&self) -> Result<Vec<(String, Object)>> {
+        let mut out = Vec::new();
+        for link in self.links()? {
+            if let LinkTarget::Hard(addr) = link.target {
+                let path = join(self.name(), &link.name);
+                let obj = Object::from_data(ObjectData::load(&self.data.file, addr, path)?)?;
+                out.push((link.name, obj));
+            }
+        }
+        Ok(out)
+    }
+
     /// Number of links.
     ///
     /// # Errors
