@@ -50,7 +50,11 @@ fn data_file(full: bool) -> PathBuf {
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
-        assert!(ok, "{} could not write the bench file (needs h5py)", py.display());
+        assert!(
+            ok,
+            "{} could not write the bench file (needs h5py)",
+            py.display()
+        );
         std::fs::rename(&tmp, &path).expect("rename bench file");
     }
     path

@@ -44,9 +44,10 @@ pub fn give(buf: Vec<u8>) {
         if p.len() < KEEP {
             p.push(buf);
         } else if let Some(smallest) = p.iter_mut().min_by_key(|b| b.capacity())
-            && smallest.capacity() < cap {
-                *smallest = buf;
-            }
+            && smallest.capacity() < cap
+        {
+            *smallest = buf;
+        }
     });
 }
 

@@ -163,6 +163,39 @@ impl File {
         self.root()?.object(path)
     }
 
+    /// The attributes of the root group (h5py's `f.attrs`).
+    ///
+    /// # Errors
+    /// `Format` on malformed attribute storage.
+    pub fn attrs(&self) -> Result<Vec<super::attribute::Attribute>> {
+        self.root()?.attrs()
+    }
+
+    /// The root group's attribute called `name`, as in
+    /// `file.attr("FileInfo")?.read_scalar::<String>()`.
+    ///
+    /// # Errors
+    /// `Usage` when there is none.
+    pub fn attr(&self, name: &str) -> Result<super::attribute::Attribute> {
+        self.root()?.attr(name)
+    }
+
+    /// Names of the root group's attributes.
+    ///
+    /// # Errors
+    /// As [`File::attrs`].
+    pub fn attr_names(&self) -> Result<Vec<String>> {
+        self.root()?.attr_names()
+    }
+
+    /// Names of the root group's members, in iteration order.
+    ///
+    /// # Errors
+    /// `Format` when the root group is malformed.
+    pub fn member_names(&self) -> Result<Vec<String>> {
+        self.root()?.member_names()
+    }
+
     /// The object whose header is at `addr` (as an object reference holds).
     ///
     /// # Errors

@@ -1,5 +1,7 @@
 //! `h5rs dump FILE [PATH]`: objects, attributes and (abbreviated) values.
 
+use std::collections::HashSet;
+
 use h5rs::{Attribute, Dataset, File, Group, LinkTarget, Object, Value};
 
 const SHOW: usize = 20;
@@ -90,14 +92,18 @@ fn dump_dataset(d: &Dataset, indent: &str) {
     }
 }
 
-fn dump_group(g: &Group, indent: &str) -> h5rs::Result<()> {
+fn dump_group(g: &Group, indent: &str, seen: &mut HashSet<u64>) -> h5rs::Result<()> {
     println!("{indent}group {}", g.name());
+    if !seen.insert(g.addr()) {
+        println!("{indent}  (already shown: a hard link back to it)");
+        return Ok(());
+    }
     dump_attrs(&g.attrs()?, &format!("{indent}  "));
     for link in g.links()? {
         let inner = format!("{indent}  ");
         match &link.target {
             LinkTarget::Hard(_) => match g.object(&link.name) {
-                Ok(Object::Group(c)) => dump_group(&c, &inner)?,
+                Ok(Object::Group(c)) => dump_group(&c, &inner, seen)?,
                 Ok(Object::Dataset(d)) => dump_dataset(&d, &inner),
                 Ok(Object::Datatype(t)) => println!(
                     "{inner}datatype {} {}",
@@ -121,9 +127,9 @@ fn dump_group(g: &Group, indent: &str) -> h5rs::Result<()> {
 pub fn run(path: &str, obj: Option<&str>) -> h5rs::Result<()> {
     let file = File::open(path)?;
     match obj {
-        None => dump_group(&file.root()?, ""),
+        None => dump_group(&file.root()?, "", &mut HashSet::new()),
         Some(p) => match file.object(p)? {
-            Object::Group(g) => dump_group(&g, ""),
+            Object::Group(g) => dump_group(&g, "", &mut HashSet::new()),
             Object::Dataset(d) => {
                 dump_dataset(&d, "");
                 Ok(())

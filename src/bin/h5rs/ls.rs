@@ -1,5 +1,7 @@
 //! `h5rs ls [-r] FILE [PATH]`: members with kind, shape, type and storage.
 
+use std::collections::HashSet;
+
 use h5rs::{Dataset, File, Group, LinkTarget, Object};
 
 fn describe_dataset(d: &Dataset) -> String {
@@ -49,7 +51,10 @@ fn describe_dataset(d: &Dataset) -> String {
     s
 }
 
-fn list(g: &Group, prefix: &str, recursive: bool) -> h5rs::Result<()> {
+fn list(g: &Group, prefix: &str, recursive: bool, seen: &mut HashSet<u64>) -> h5rs::Result<()> {
+    if !seen.insert(g.addr()) {
+        return Ok(());
+    }
     for link in g.links()? {
         let name = format!("{prefix}{}", link.name);
         match &link.target {
@@ -64,7 +69,7 @@ fn list(g: &Group, prefix: &str, recursive: bool) -> h5rs::Result<()> {
                 Ok(Object::Group(child)) => {
                     println!("{name:<30} Group");
                     if recursive {
-                        list(&child, &format!("{name}/"), true)?;
+                        list(&child, &format!("{name}/"), true, seen)?;
                     }
                 }
                 Ok(Object::Dataset(d)) => println!("{name:<30} {}", describe_dataset(&d)),
@@ -84,9 +89,9 @@ fn list(g: &Group, prefix: &str, recursive: bool) -> h5rs::Result<()> {
 pub fn run(path: &str, obj: Option<&str>, recursive: bool) -> h5rs::Result<()> {
     let file = File::open(path)?;
     match obj {
-        None => list(&file.root()?, "", recursive),
+        None => list(&file.root()?, "", recursive, &mut HashSet::new()),
         Some(p) => match file.object(p)? {
-            Object::Group(g) => list(&g, "", recursive),
+            Object::Group(g) => list(&g, "", recursive, &mut HashSet::new()),
             Object::Dataset(d) => {
                 println!("{:<30} {}", p, describe_dataset(&d));
                 Ok(())
