@@ -204,6 +204,15 @@ impl File {
         Object::from_data(ObjectData::load(self, addr, String::new())?)
     }
 
+    /// The object whose header is at `addr`, known under `path` (the name
+    /// its handle reports, as when a link to it was followed).
+    ///
+    /// # Errors
+    /// `Format` when no valid object header is there.
+    pub fn object_at_path(&self, addr: u64, path: &str) -> Result<Object> {
+        Object::from_data(ObjectData::load(self, addr, path.to_string())?)
+    }
+
     /// The shared message indexes (empty when the file has none).
     pub(crate) fn shared_indexes(&self) -> Result<&[SharedIndex]> {
         let r = self

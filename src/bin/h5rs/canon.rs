@@ -145,7 +145,7 @@ impl Walker {
                         continue;
                     }
                     self.seen.insert(*addr, p.clone());
-                    let obj = self.file.object_at(*addr)?;
+                    let obj = self.file.object_at_path(*addr, &p)?;
                     self.emit(&p, &obj)?;
                     if let Object::Group(child) = obj {
                         self.visit(&p, &child)?;

@@ -65,7 +65,7 @@ fn list(g: &Group, prefix: &str, recursive: bool, seen: &mut HashSet<u64>) -> h5
             LinkTarget::UserDefined { class, .. } => {
                 println!("{name:<30} User-defined Link (class {class})")
             }
-            LinkTarget::Hard(addr) => match g.file().object_at(*addr) {
+            LinkTarget::Hard(addr) => match g.file().object_at_path(*addr, &format!("/{name}")) {
                 Ok(Object::Group(child)) => {
                     println!("{name:<30} Group");
                     if recursive {
