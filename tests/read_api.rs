@@ -54,6 +54,8 @@ for libver in ('earliest', 'latest'):
         f['grp'].attrs['flag'] = True
         f['grp/link'] = h5py.SoftLink('/grp/sub')
         f['ext'] = h5py.ExternalLink('other.h5', '/x')
+        for i in range(300):
+            f.create_group(f'many/g{i:04d}').attrs['i'] = i
         for i in range(8):
             f.create_dataset(f'par/d{i}', data=field((40, 30)).astype('<i4') + i, chunks=(7, 11))
 "#;
@@ -239,6 +241,7 @@ fn groups_links_and_attributes() {
             "fletcher",
             "grp",
             "gzip_f32",
+            "many",
             "par",
             "partial",
             "records",
@@ -302,6 +305,25 @@ fn groups_links_and_attributes() {
             .visit(|p| (p == "par/d3").then(|| p.to_string()))
             .unwrap();
         assert_eq!(found.as_deref(), Some("par/d3"));
+    }
+}
+
+#[test]
+fn lookups_in_large_groups_use_the_index() {
+    for p in files() {
+        let f = File::open(p).unwrap();
+        let many = f.group("many").unwrap();
+        let names = many.member_names().unwrap();
+        assert_eq!(names.len(), 300);
+        for i in (0..300).rev() {
+            let name = format!("g{i:04}");
+            let g = many.group(&name).unwrap();
+            assert_eq!(g.attr("i").unwrap().read_scalar::<i64>().unwrap(), i);
+            assert_eq!(g.name(), format!("/many/{name}"));
+        }
+        for missing in ["g0300", "a", "zzz", "g00", ""] {
+            assert!(many.link(missing).unwrap().is_none(), "{missing}");
+        }
     }
 }
 

@@ -42,6 +42,97 @@ impl NodeType {
     }
 }
 
+/// One decoded node: its level, its keys (one more than its children) and
+/// its children's addresses.
+#[derive(Debug, Clone)]
+pub struct Node<'a> {
+    /// 0 for leaves.
+    pub level: u8,
+    /// The keys, `children.len() + 1` of them (key `i` is left of child
+    /// `i`).
+    pub keys: Vec<&'a [u8]>,
+    /// Child addresses.
+    pub children: Vec<u64>,
+}
+
+impl<'a> Node<'a> {
+    /// Reads the node at `addr`, checking its signature and type.
+    pub fn read(ctx: &FileCtx<'a>, addr: u64, kind: NodeType) -> Result<Node<'a>> {
+        let head = 8 + 2 * ctx.sizes.offset as u64;
+        let mut c = ctx.cursor(addr, head, "v1 B-tree node")?;
+        c.signature(b"TREE", "v1 B-tree node")?;
+        let node_type = c.u8()?;
+        if node_type != kind.code() {
+            return Err(Error::format(
+                format!("v1 B-tree node: type {node_type}, expected {}", kind.code()),
+                addr,
+            ));
+        }
+        let level = c.u8()?;
+        let entries = c.u16()? as usize;
+        let key_size = kind.key_size(ctx);
+        let child = ctx.sizes.offset as usize;
+        let body = entries * (key_size + child) + key_size;
+        let mut c = ctx.cursor(addr + head, body as u64, "v1 B-tree node entries")?;
+        let mut children = Vec::with_capacity(entries);
+        let mut keys = Vec::with_capacity(entries + 1);
+        for _ in 0..entries {
+            keys.push(c.bytes(key_size)?);
+            children.push(c.required_address("v1 B-tree child")?);
+        }
+        keys.push(c.bytes(key_size)?);
+        Ok(Node {
+            level,
+            keys,
+            children,
+        })
+    }
+
+    /// Key `i` (0 to `children.len()`).
+    pub fn key(&self, i: usize) -> &'a [u8] {
+        self.keys.get(i).copied().unwrap_or(&[])
+    }
+}
+
+/// Finds the leaf child of a group B-tree whose names may include `name`:
+/// descends choosing, at each node, the first child `i` whose right key
+/// (the greatest name below it) is not less than `name`. `key_name` turns a
+/// key into the name it stands for (a local heap lookup). `None` when
+/// `name` is greater than every key.
+pub fn find_group_leaf(
+    ctx: &FileCtx,
+    root: u64,
+    name: &[u8],
+    key_name: &dyn Fn(&[u8]) -> Result<Vec<u8>>,
+) -> Result<Option<u64>> {
+    let mut addr = root;
+    let mut seen = HashSet::new();
+    for _ in 0..=ctx.limits.max_tree_depth {
+        if !seen.insert(addr) {
+            return Err(Error::format("v1 B-tree: node reached twice (cycle)", addr));
+        }
+        let node = Node::read(ctx, addr, NodeType::Group)?;
+        let mut next = None;
+        for (i, &ch) in node.children.iter().enumerate() {
+            if key_name(node.key(i + 1))?.as_slice() >= name {
+                next = Some(ch);
+                break;
+            }
+        }
+        let Some(ch) = next else {
+            return Ok(None);
+        };
+        if node.level == 0 {
+            return Ok(Some(ch));
+        }
+        addr = ch;
+    }
+    Err(Error::limit(format!(
+        "v1 B-tree at {root:#x} is deeper than {}",
+        ctx.limits.max_tree_depth
+    )))
+}
+
 /// Calls `leaf(key, child)` for every child of every leaf node, in key
 /// order. `key` is the key bytes to the left of the child.
 pub fn walk(
@@ -72,37 +163,20 @@ fn walk_node(
     if !seen.insert(addr) {
         return Err(Error::format("v1 B-tree: node reached twice (cycle)", addr));
     }
-    let head = 8 + 2 * ctx.sizes.offset as u64;
-    let mut c = ctx.cursor(addr, head, "v1 B-tree node")?;
-    c.signature(b"TREE", "v1 B-tree node")?;
-    let node_type = c.u8()?;
-    if node_type != kind.code() {
-        return Err(Error::format(
-            format!("v1 B-tree node: type {node_type}, expected {}", kind.code()),
-            addr,
-        ));
-    }
-    let level = c.u8()?;
+    let node = Node::read(ctx, addr, kind)?;
     if let Some(l) = expect_level
-        && l != level
+        && l != node.level
     {
         return Err(Error::format(
-            format!("v1 B-tree node: level {level}, expected {l}"),
+            format!("v1 B-tree node: level {}, expected {l}", node.level),
             addr,
         ));
     }
-    let entries = c.u16()? as u64;
-    let key = kind.key_size(ctx) as u64;
-    let child = ctx.sizes.offset as u64;
-    let body = entries * (key + child) + key;
-    let mut c = ctx.cursor(addr + head, body, "v1 B-tree node entries")?;
-    for _ in 0..entries {
-        let k = c.bytes(key as usize)?;
-        let ch = c.required_address("v1 B-tree child")?;
-        if level == 0 {
-            leaf(k, ch)?;
+    for (i, &ch) in node.children.iter().enumerate() {
+        if node.level == 0 {
+            leaf(node.key(i), ch)?;
         } else {
-            walk_node(ctx, ch, kind, Some(level - 1), depth + 1, seen, leaf)?;
+            walk_node(ctx, ch, kind, Some(node.level - 1), depth + 1, seen, leaf)?;
         }
     }
     Ok(())

@@ -180,7 +180,76 @@ impl Group {
     /// # Errors
     /// As [`Group::links`].
     pub fn link(&self, name: &str) -> Result<Option<Link>> {
+        if let Some(found) = self.indexed_link(name)? {
+            return Ok(found);
+        }
         Ok(self.links()?.into_iter().find(|l| l.name == name))
+    }
+
+    /// Looks `name` up through the group's index, reading only the nodes
+    /// on one path: the name-hash v2 B-tree of dense groups, the v1 B-tree
+    /// of symbol-table groups. `None` when the index cannot decide (compact
+    /// groups, a hash shared by two names): the caller then scans.
+    fn indexed_link(&self, name: &str) -> Result<Option<Option<Link>>> {
+        let file = &self.data.file;
+        let ctx = file.inner.ctx();
+        if let Some((b, a)) = self.data.message(msg::SYMBOL_TABLE)? {
+            let st = SymbolTableMessage::decode(&mut Cursor::new(&b, a, ctx.sizes))?;
+            let heap = LocalHeap::read(&ctx, st.heap)?;
+            let key_name = |k: &[u8]| -> Result<Vec<u8>> {
+                let off = crate::format::cursor::le_uint(k);
+                Ok(heap.string(off)?.to_vec())
+            };
+            let Some(snod) = btree_v1::find_group_leaf(&ctx, st.btree, name.as_bytes(), &key_name)?
+            else {
+                return Ok(Some(None));
+            };
+            for e in symbol_table::read_node(&ctx, snod, file.inner.sb.group_leaf_k)? {
+                if heap.string(e.name_offset)? == name.as_bytes() {
+                    let target = match e.scratch {
+                        Scratch::SoftLink { offset } => LinkTarget::Soft(
+                            String::from_utf8_lossy(heap.string(offset as u64)?).into_owned(),
+                        ),
+                        _ => LinkTarget::Hard(e.header),
+                    };
+                    return Ok(Some(Some(Link {
+                        name: name.to_string(),
+                        target,
+                        creation_order: None,
+                    })));
+                }
+            }
+            return Ok(Some(None));
+        }
+        let Some((b, a)) = self.data.message(msg::LINK_INFO)? else {
+            return Ok(None);
+        };
+        let info = LinkInfo::decode(&mut Cursor::new(&b, a, ctx.sizes))?;
+        let (Some(h), Some(index)) = (info.heap, info.name_index) else {
+            return Ok(None);
+        };
+        let hash = crate::format::checksum::lookup3(name.as_bytes(), 0);
+        let tree = BTreeV2::read(&ctx, index)?;
+        let rec = tree.find(&ctx, &mut |rec| {
+            let h = rec
+                .get(..4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .ok_or_else(|| Error::format("link name record too short", index))?;
+            Ok(h.cmp(&hash))
+        })?;
+        let Some(rec) = rec else {
+            return Ok(Some(None));
+        };
+        let heap = FractalHeap::read(&ctx, h)?;
+        let id = rec
+            .get(4..)
+            .ok_or_else(|| Error::format("link name record too short", index))?;
+        let link = Link::from_message(&heap.object(&ctx, id)?, heap.addr, ctx.sizes)?;
+        Ok(if link.name == name {
+            Some(Some(link))
+        } else {
+            None
+        })
     }
 
     /// True when `path` names an object reachable from this group.
