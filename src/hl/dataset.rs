@@ -40,11 +40,14 @@ struct Meta {
 
 impl std::fmt::Debug for Dataset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dataset")
-            .field("name", &self.data.path)
-            .field("shape", &self.meta.space.dims)
-            .field("dtype", &self.meta.dtype)
-            .finish()
+        write!(
+            f,
+            "<HDF5 dataset {:?}: shape {:?}, type {}, {}>",
+            self.data.path,
+            self.meta.space.dims,
+            self.meta.dtype.canonical(),
+            self.layout().name()
+        )
     }
 }
 
