@@ -97,6 +97,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| big.read_selection_vec::<u16>(&cols).unwrap().len())
     });
     let chunked = file.dataset("chunked").unwrap();
+    g.throughput(Throughput::Bytes(11 * 11 * 8));
     g.bench_function("block_11x11", |b| {
         b.iter(|| {
             chunked
