@@ -155,7 +155,12 @@ pub fn float_to_f64(bits: u128, l: &FloatLayout) -> f64 {
     if sign { -v } else { v }
 }
 
-fn scale(mut m: f64, mut e: i64) -> f64 {
+fn scale(mut m: f64, e: i64) -> f64 {
+    if m == 0.0 {
+        return m;
+    }
+    // beyond these exponents every f64 result is infinite or zero
+    let mut e = e.clamp(-4000, 4000);
     while e > 1000 {
         m *= 2f64.powi(1000);
         e -= 1000;
@@ -362,6 +367,27 @@ mod tests {
             let bits = x.to_bits() as u128;
             assert_eq!(float_to_f64(bits, &FloatLayout::F64), x);
         }
+    }
+
+    #[test]
+    fn hostile_float_layouts_terminate() {
+        let l = FloatLayout {
+            bit_offset: 0,
+            precision: 128,
+            sign_location: 127,
+            exp_location: 0,
+            exp_size: 64,
+            mant_location: 64,
+            mant_size: 0,
+            exp_bias: 0,
+            normalization: 0,
+        };
+        assert_eq!(float_to_f64(u64::MAX as u128 - 1, &l), 0.0);
+        let l = FloatLayout { mant_size: 63, ..l };
+        assert!(
+            float_to_f64(u128::MAX >> 1, &l).is_infinite()
+                || float_to_f64(u128::MAX >> 1, &l).is_nan()
+        );
     }
 
     #[test]

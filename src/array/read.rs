@@ -335,6 +335,12 @@ fn read_chunked(
 ) -> Result<()> {
     let rank = req.dims.len();
     let cdims = ch.chunk_dims;
+    if cdims.len() != rank || cdims.contains(&0) {
+        return Err(Error::format_noaddr(format!(
+            "chunks of rank {} in a dataspace of rank {rank}",
+            cdims.len()
+        )));
+    }
     let chunk_bytes = cdims
         .iter()
         .try_fold(req.esize as u64, |a, &d| a.checked_mul(d))

@@ -600,7 +600,7 @@ impl Dataset {
             return Err(Error::usage("cannot iterate over a scalar dataset"));
         }
         let block = match &self.meta.layout {
-            Layout::Chunked(c) => c.dims[0].max(1),
+            Layout::Chunked(c) => c.dims.first().copied().unwrap_or(1).max(1),
             _ => {
                 let row: u64 = self.meta.space.dims[1..].iter().product::<u64>().max(1)
                     * self.meta.dtype.size() as u64;

@@ -83,8 +83,9 @@ fn decode(file: &File, dt: &Datatype, bytes: &[u8], depth: u32) -> Result<Value>
             let mut out = Vec::with_capacity(members.len());
             for m in members {
                 let s = m.offset as usize;
-                let part = bytes
-                    .get(s..s + m.dtype.size())
+                let part = s
+                    .checked_add(m.dtype.size())
+                    .and_then(|e| bytes.get(s..e))
                     .ok_or_else(|| Error::format_noaddr("compound member out of range"))?;
                 out.push((m.name.clone(), decode(file, &m.dtype, part, depth + 1)?));
             }
@@ -142,8 +143,16 @@ fn decode(file: &File, dt: &Datatype, bytes: &[u8], depth: u32) -> Result<Value>
         }
         Datatype::Complex { base, .. } => {
             let h = base.size();
-            let re = number(base, &bytes[..h])?;
-            let im = number(base, &bytes[h..2 * h])?;
+            let (Some(re), Some(im)) = (
+                bytes.get(..h),
+                h.checked_mul(2).and_then(|e| bytes.get(h..e)),
+            ) else {
+                return Err(Error::format_noaddr(
+                    "complex element shorter than its two parts",
+                ));
+            };
+            let re = number(base, re)?;
+            let im = number(base, im)?;
             let f = |n: Number| match n {
                 Number::Float(v) => v,
                 Number::Int(v) => v as f64,

@@ -168,8 +168,8 @@ pub fn run(workload: &str, args: &[String]) -> h5rs::Result<()> {
                 return Err(h5rs::Error::usage("read-cols needs a 2-D dataset"));
             }
             let mut sel = Selection::all(&dims);
-            sel.dims[1].start = dims[1] / 2 - NCOLS_SEL / 2;
-            sel.dims[1].count = NCOLS_SEL;
+            sel.dims[1].start = (dims[1] / 2).saturating_sub(NCOLS_SEL / 2);
+            sel.dims[1].count = NCOLS_SEL.min(dims[1] - sel.dims[1].start);
             let values = read_native(&d, &sel)?;
             let bytes = (dims[0] * NCOLS_SEL) as f64 * d.dtype().size() as f64;
             drop(f);
