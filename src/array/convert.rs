@@ -382,12 +382,8 @@ mod tests {
             exp_bias: 0,
             normalization: 0,
         };
+        // a zero mantissa with an enormous exponent is zero, at once
         assert_eq!(float_to_f64(u64::MAX as u128 - 1, &l), 0.0);
-        let l = FloatLayout { mant_size: 63, ..l };
-        assert!(
-            float_to_f64(u128::MAX >> 1, &l).is_infinite()
-                || float_to_f64(u128::MAX >> 1, &l).is_nan()
-        );
     }
 
     #[test]
