@@ -34,7 +34,11 @@ fn exercise(bytes: Vec<u8>) {
     let Ok(root) = f.root() else {
         return;
     };
-    let _ = root.attrs().map(|a| a.iter().map(|x| x.read_raw::<Value>()).count());
+    if let Ok(attrs) = root.attrs() {
+        for a in attrs {
+            let _ = a.read_raw::<Value>();
+        }
+    }
     let mut budget = 200;
     let _ = root.visit_items(|_, o| {
         budget -= 1;
@@ -43,11 +47,11 @@ fn exercise(bytes: Vec<u8>) {
                 let _ = a.read_raw::<Value>();
             }
         }
-        if let Object::Dataset(d) = o {
-            if d.size() <= 1 << 20 {
-                let _ = d.read_raw_vec::<Value>();
-                let _ = d.read_raw_vec::<f64>();
-            }
+        if let Object::Dataset(d) = o
+            && d.size() <= 1 << 20
+        {
+            let _ = d.read_raw_vec::<Value>();
+            let _ = d.read_raw_vec::<f64>();
         }
         (budget == 0).then_some(())
     });
