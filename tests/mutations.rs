@@ -93,7 +93,11 @@ fn mutated_corpus_files_never_panic() {
             if r.is_err() {
                 let out = std::env::temp_dir().join("h5rs-mutation-panic.h5");
                 std::fs::write(&out, &b).unwrap();
-                panic!("panic on a mutation of {} (saved as {})", path.display(), out.display());
+                panic!(
+                    "panic on a mutation of {} (saved as {})",
+                    path.display(),
+                    out.display()
+                );
             }
             runs += 1;
         }

@@ -144,6 +144,13 @@ fn filters_decode() {
         for ((i, j), v) in a.indexed_iter() {
             assert_eq!(*v, (field(&[i, j]) / 7.0) as f32);
         }
+        // row by row: small reads served from the chunk cache after the first
+        for i in (0..64).rev() {
+            let row = d.read_slice::<f32, _, Ix1>(s![i, ..]).unwrap();
+            for (j, v) in row.iter().enumerate() {
+                assert_eq!(*v, (field(&[i, j]) / 7.0) as f32, "row {i}");
+            }
+        }
         let u = f.dataset("fletcher").unwrap().read::<u16, Ix1>().unwrap();
         assert_eq!(u.to_vec(), (0..33).collect::<Vec<u16>>());
     }

@@ -2,6 +2,7 @@
 #![deny(unsafe_code)]
 
 pub mod buffers;
+pub mod chunk_cache;
 pub mod convert;
 pub mod filters;
 pub mod read;

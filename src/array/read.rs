@@ -10,6 +10,9 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use std::sync::Arc;
+
+use super::chunk_cache::ChunkCache;
 use super::filters;
 use super::selection::{DimSelection, Selection};
 use crate::error::{Error, Result};
@@ -42,7 +45,33 @@ pub struct ChunkedStorage<'a> {
     pub dtype: &'a Datatype,
     /// Edge chunks are stored unfiltered.
     pub dont_filter_partial_edges: bool,
+    /// Decoded chunks kept between reads (used by reads of few chunks).
+    pub cache: Option<&'a ChunkCache>,
 }
+
+/// The bytes of one decoded chunk.
+enum ChunkBytes<'a> {
+    /// Straight from the file (unfiltered).
+    File(&'a [u8]),
+    /// Decoded for this read.
+    Decoded(Vec<u8>),
+    /// From the chunk cache.
+    Cached(Arc<Vec<u8>>),
+}
+
+impl std::ops::Deref for ChunkBytes<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            ChunkBytes::File(b) => b,
+            ChunkBytes::Decoded(v) => v,
+            ChunkBytes::Cached(a) => a,
+        }
+    }
+}
+
+/// Reads that touch at most this many chunks go through the chunk cache.
+const CACHED_READ_CHUNKS: usize = 4;
 
 /// Everything a read needs.
 #[derive(Debug, Clone, Copy)]
@@ -406,19 +435,28 @@ fn read_chunked(
                 break;
             }
         }
+        let cache = ch
+            .cache
+            .filter(|_| coords_list.len() <= CACHED_READ_CHUNKS && !ch.pipeline.is_empty());
         let batch = (rayon::current_num_threads() * 2).max(2);
         for group in coords_list.chunks(batch) {
-            let decoded: Vec<Result<Option<std::borrow::Cow<[u8]>>>> = group
+            let decoded: Vec<Result<Option<ChunkBytes>>> = group
                 .par_iter()
-                .map(|coords| load_chunk(req, ch, coords, chunk_bytes))
+                .map(|coords| match cache.and_then(|c| c.get(coords)) {
+                    Some(hit) => Ok(Some(ChunkBytes::Cached(hit))),
+                    None => load_chunk(req, ch, coords, chunk_bytes),
+                })
                 .collect();
             for (coords, data) in group.iter().zip(decoded) {
                 let origin = chunk_origin(coords, cdims);
                 match data? {
                     Some(bytes) => {
                         copy_box(g, slab, first, &bytes, &origin, cdims)?;
-                        if let std::borrow::Cow::Owned(b) = bytes {
-                            super::buffers::give(b);
+                        if let ChunkBytes::Decoded(b) = bytes {
+                            match cache {
+                                Some(c) => c.put(coords, Arc::new(b)),
+                                None => super::buffers::give(b),
+                            }
                         }
                     }
                     None => fill_box(g, slab, first, req.fill, &origin, cdims),
@@ -435,7 +473,7 @@ fn load_chunk<'a>(
     ch: &ChunkedStorage,
     coords: &[u64],
     chunk_bytes: usize,
-) -> Result<Option<std::borrow::Cow<'a, [u8]>>> {
+) -> Result<Option<ChunkBytes<'a>>> {
     let Some(rec) = ch.chunks.get(coords) else {
         return Ok(None);
     };
@@ -459,7 +497,7 @@ fn load_chunk<'a>(
                 rec.addr,
             ));
         }
-        return Ok(Some(std::borrow::Cow::Borrowed(&stored[..chunk_bytes])));
+        return Ok(Some(ChunkBytes::File(&stored[..chunk_bytes])));
     }
     let decoded = filters::decode_chunk(
         ch.pipeline,
@@ -485,7 +523,7 @@ fn load_chunk<'a>(
             rec.addr,
         ));
     }
-    Ok(Some(std::borrow::Cow::Owned(decoded)))
+    Ok(Some(ChunkBytes::Decoded(decoded)))
 }
 
 #[cfg(test)]
@@ -576,6 +614,7 @@ mod tests {
                 pipeline: &[],
                 dtype: &dt,
                 dont_filter_partial_edges: false,
+                cache: None,
             }),
         };
         let sel = Selection::all(&dims);

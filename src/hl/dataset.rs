@@ -8,6 +8,7 @@ use ndarray::{ArrayD, IxDyn, SliceInfoElem};
 use super::attribute::Attribute;
 use super::object::ObjectData;
 use super::types::H5Type;
+use crate::array::chunk_cache::{self, ChunkCache};
 use crate::array::read::{ChunkedStorage, ReadRequest, Storage, read};
 use crate::array::selection::Selection;
 use crate::error::{Error, Result};
@@ -36,6 +37,7 @@ struct Meta {
     fill: FillValue,
     external: Option<ExternalFiles>,
     chunks: OnceLock<Result<HashMap<Vec<u64>, ChunkRecord>>>,
+    cache: ChunkCache,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -118,6 +120,7 @@ impl Dataset {
                 fill,
                 external,
                 chunks: OnceLock::new(),
+                cache: ChunkCache::new(chunk_cache::DEFAULT_CAPACITY),
             }),
         })
     }
@@ -367,6 +370,7 @@ impl Dataset {
                 pipeline: &self.meta.filters,
                 dtype: &self.meta.dtype,
                 dont_filter_partial_edges: cl.dont_filter_partial_edges,
+                cache: Some(&self.meta.cache),
             }),
             Layout::Virtual { .. } => {
                 return Err(Error::unsupported(format!(
