@@ -358,3 +358,28 @@ fn eight_threads_read_one_file() {
         });
     }
 }
+
+#[test]
+fn handles_are_send_sync_and_clone() {
+    fn check<T: Send + Sync + Clone + 'static>() {}
+    check::<File>();
+    check::<h5rs::Group>();
+    check::<h5rs::Dataset>();
+    check::<h5rs::Attribute>();
+    check::<h5rs::Object>();
+}
+
+#[test]
+fn in_memory_files_read_like_mapped_ones() {
+    let p = &files()[1];
+    let bytes = std::fs::read(p).unwrap();
+    let a = File::from_bytes(bytes.clone()).unwrap();
+    let b = File::from_reader(std::io::Cursor::new(bytes)).unwrap();
+    let c = File::open(p).unwrap();
+    for f in [&a, &b] {
+        assert_eq!(
+            f.dataset("gzip_f32").unwrap().read_raw().unwrap(),
+            c.dataset("gzip_f32").unwrap().read_raw().unwrap()
+        );
+    }
+}
