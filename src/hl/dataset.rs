@@ -488,7 +488,15 @@ impl Dataset {
             let n = sel.count() as usize;
             self.sel_bytes(sel)?;
             // `vec!` of a zero number allocates zeroed pages lazily, so
-            // the pages are first touched by the (parallel) copy
+            // the pages are first touched by the (parallel) copy; it aborts
+            // when the memory cannot be had, so a fallible reservation of
+            // the same size is tried first to turn that into an error
+            {
+                let mut probe: Vec<T> = Vec::new();
+                probe.try_reserve_exact(n).map_err(|_| {
+                    Error::limit(format!("cannot allocate {n} elements for the read"))
+                })?;
+            }
             let mut v: Vec<T> = vec![z; n];
             if let Some(bytes) = T::plain_bytes(&mut v) {
                 self.read_sel_into(sel, bytes)?;
