@@ -8,6 +8,7 @@ use ndarray::{ArrayD, IxDyn, SliceInfoElem};
 use super::attribute::Attribute;
 use super::object::ObjectData;
 use super::types::H5Type;
+use super::virtual_ds::VirtualDataset;
 use crate::array::read::{ChunkedStorage, ReadRequest, Storage, read};
 use crate::array::selection::Selection;
 use crate::error::{Error, Result};
@@ -36,6 +37,7 @@ struct Meta {
     fill: FillValue,
     external: Option<ExternalFiles>,
     chunks: OnceLock<Result<HashMap<Vec<u64>, ChunkRecord>>>,
+    virt: Option<VirtualDataset>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -81,11 +83,17 @@ impl Dataset {
                 .ok_or_else(|| Error::format(format!("dataset has no {what} message"), data.addr))
         };
         let (b, a) = need(msg::DATASPACE, "dataspace")?;
-        let space = Dataspace::from_message(&b, a, sizes)?;
+        let mut space = Dataspace::from_message(&b, a, sizes)?;
         let (b, a) = need(msg::DATATYPE, "datatype")?;
         let dtype = Datatype::from_message(&b, a, sizes)?;
         let (b, a) = need(msg::LAYOUT, "layout")?;
         let layout = Layout::from_message(&b, a, sizes)?;
+        let virt = match &layout {
+            Layout::Virtual { address, index } => {
+                Some(VirtualDataset::open(&data, *address, *index, &mut space)?)
+            }
+            _ => None,
+        };
         let filters = match data.message(msg::FILTER_PIPELINE)? {
             Some((b, a)) => filter_pipeline::decode(&mut Cursor::new(&b, a, sizes))
                 .map_err(|e| e.context("filter pipeline"))?,
@@ -115,6 +123,7 @@ impl Dataset {
                 fill,
                 external,
                 chunks: OnceLock::new(),
+                virt,
             }),
         })
     }
@@ -327,10 +336,13 @@ impl Dataset {
                 dont_filter_partial_edges: cl.dont_filter_partial_edges,
             }),
             Layout::Virtual { .. } => {
-                return Err(Error::unsupported(format!(
-                    "virtual dataset {:?} (reading mapped data is not implemented)",
-                    self.name()
-                )));
+                return match &self.meta.virt {
+                    Some(v) => v.read(dims, &self.meta.dtype, &fill, sel, out),
+                    None => Err(Error::format(
+                        "virtual layout without mappings",
+                        self.data.addr,
+                    )),
+                };
             }
         };
         let req = ReadRequest {
