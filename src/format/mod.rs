@@ -23,6 +23,7 @@ pub mod object_header;
 pub mod shared;
 pub mod superblock;
 pub mod symbol_table;
+pub mod vds;
 
 use crate::error::{Error, Result};
 use crate::limits::Limits;

@@ -8,6 +8,7 @@ use ndarray::{ArrayD, IxDyn, SliceInfoElem};
 use super::attribute::Attribute;
 use super::object::ObjectData;
 use super::types::H5Type;
+use super::virtual_ds::VirtualDataset;
 use crate::array::chunk_cache::{self, ChunkCache};
 use crate::array::read::{ChunkedStorage, ReadRequest, Storage, read};
 use crate::array::selection::Selection;
@@ -38,6 +39,7 @@ struct Meta {
     external: Option<ExternalFiles>,
     chunks: OnceLock<Result<HashMap<Vec<u64>, ChunkRecord>>>,
     cache: ChunkCache,
+    virt: Option<VirtualDataset>,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -86,11 +88,17 @@ impl Dataset {
                 .ok_or_else(|| Error::format(format!("dataset has no {what} message"), data.addr))
         };
         let (b, a) = need(msg::DATASPACE, "dataspace")?;
-        let space = Dataspace::from_message(&b, a, sizes)?;
+        let mut space = Dataspace::from_message(&b, a, sizes)?;
         let (b, a) = need(msg::DATATYPE, "datatype")?;
         let dtype = Datatype::from_message(&b, a, sizes)?;
         let (b, a) = need(msg::LAYOUT, "layout")?;
         let layout = Layout::from_message(&b, a, sizes)?;
+        let virt = match &layout {
+            Layout::Virtual { address, index } => {
+                Some(VirtualDataset::open(&data, *address, *index, &mut space)?)
+            }
+            _ => None,
+        };
         let filters = match data.message(msg::FILTER_PIPELINE)? {
             Some((b, a)) => filter_pipeline::decode(&mut Cursor::new(&b, a, sizes))
                 .map_err(|e| e.context("filter pipeline"))?,
@@ -121,6 +129,7 @@ impl Dataset {
                 external,
                 chunks: OnceLock::new(),
                 cache: ChunkCache::new(chunk_cache::DEFAULT_CAPACITY),
+                virt,
             }),
         })
     }
@@ -373,10 +382,13 @@ impl Dataset {
                 cache: Some(&self.meta.cache),
             }),
             Layout::Virtual { .. } => {
-                return Err(Error::unsupported(format!(
-                    "virtual dataset {:?} (reading mapped data is not implemented)",
-                    self.name()
-                )));
+                return match &self.meta.virt {
+                    Some(v) => v.read(dims, &self.meta.dtype, &fill, sel, out),
+                    None => Err(Error::format(
+                        "virtual layout without mappings",
+                        self.data.addr,
+                    )),
+                };
             }
         };
         let req = ReadRequest {

@@ -7,3 +7,4 @@ pub mod group;
 pub mod object;
 pub mod types;
 pub mod value;
+mod virtual_ds;
