@@ -165,7 +165,10 @@ pub enum ReferenceKind {
     /// Dataset region reference: a global heap object naming a dataset
     /// and a selection.
     Region,
-    /// The revised (HDF5 1.12) reference encoding.
+    /// The revised (HDF5 1.12) reference encoding (type bits 2, 3 or 4):
+    /// each element's header tells what it names (see
+    /// [`crate::format::reference`]). libhdf5 sets the type bits to 2
+    /// (object) for every `H5T_STD_REF`, whatever the elements hold.
     Revised,
 }
 
@@ -621,14 +624,23 @@ fn decode(c: &mut Cursor, depth: u32) -> Result<Datatype> {
             Datatype::Compound { size, members }
         }
         7 => {
+            // no properties follow for any reference type
             let kind = match bits & 0x0f {
                 0 => ReferenceKind::Object,
                 1 => ReferenceKind::Region,
-                _ => ReferenceKind::Revised,
+                2..=4 => {
+                    // bits 4-7: version of the revised encoding (libhdf5
+                    // writes 1; 0 is "unused")
+                    let encoding = (bits >> 4) & 0x0f;
+                    if encoding > 1 {
+                        return Err(Error::unsupported(format!(
+                            "revised reference encoding version {encoding}"
+                        )));
+                    }
+                    ReferenceKind::Revised
+                }
+                t => return Err(bad(format!("reference type {t}"))),
             };
-            if version >= 4 {
-                // revised references carry no further properties here
-            }
             Datatype::Reference { size, kind }
         }
         8 => {
@@ -777,6 +789,45 @@ mod tests {
         b.push(0); // offset 0 (1 byte)
         b.extend([0x10, 0x08, 0, 0, 8, 0, 0, 0, 0, 0, 64, 0]);
         assert!(dec(&b).is_err());
+    }
+
+    #[test]
+    fn references() {
+        // old object (8 bytes), old region (12 bytes)
+        let b = [0x17, 0, 0, 0, 8, 0, 0, 0];
+        assert_eq!(
+            dec(&b).unwrap(),
+            Datatype::Reference {
+                size: 8,
+                kind: ReferenceKind::Object
+            }
+        );
+        let b = [0x17, 1, 0, 0, 12, 0, 0, 0];
+        assert!(matches!(
+            dec(&b).unwrap(),
+            Datatype::Reference {
+                kind: ReferenceKind::Region,
+                ..
+            }
+        ));
+        // H5T_STD_REF as libhdf5 2.0 writes it: version 4, type 2,
+        // encoding version 1, 18 bytes
+        let b = [0x47, 0x12, 0, 0, 18, 0, 0, 0];
+        assert_eq!(
+            dec(&b).unwrap(),
+            Datatype::Reference {
+                size: 18,
+                kind: ReferenceKind::Revised
+            }
+        );
+        assert_eq!(dec(&b).unwrap().canonical(), "ref");
+        // attribute type, then an unknown encoding version and type
+        assert!(dec(&[0x47, 0x14, 0, 0, 18, 0, 0, 0]).is_ok());
+        assert!(matches!(
+            dec(&[0x47, 0x22, 0, 0, 18, 0, 0, 0]),
+            Err(Error::Unsupported(_))
+        ));
+        assert!(dec(&[0x47, 0x15, 0, 0, 18, 0, 0, 0]).is_err());
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod layout;
 pub mod link;
 pub mod messages;
 pub mod object_header;
+pub mod reference;
 pub mod shared;
 pub mod superblock;
 pub mod symbol_table;

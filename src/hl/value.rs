@@ -1,11 +1,14 @@
 //! Generic element values: any HDF5 element decoded into a tree of
-//! [`Value`]s, variable-length data fetched from the global heap.
+//! [`Value`]s, variable-length data and references fetched from the global
+//! heap.
 
 use super::file::File;
 use crate::array::convert::{Number, number};
 use crate::error::{Error, Result};
 use crate::format::cursor::{Cursor, le_uint};
 use crate::format::datatype::{Datatype, ReferenceKind};
+use crate::format::reference::StoredReference;
+pub use crate::format::reference::{Reference, ReferenceType, RegionSelection};
 
 /// One decoded element of any type.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +35,12 @@ pub enum Value {
     ObjectRef(Option<u64>),
     /// A region reference: the referenced dataset's header address.
     RegionRef(Option<u64>),
+    /// A revised reference that the two variants above cannot hold: one
+    /// naming an attribute, or an object in another file. (Revised object
+    /// and region references to this file read as [`Value::ObjectRef`] and
+    /// [`Value::RegionRef`], null ones as `ObjectRef(None)`;
+    /// [`decode_reference`] gives any reference in full.)
+    Reference(Reference),
     /// A complex number (real, imaginary).
     Complex(f64, f64),
 }
@@ -136,9 +145,16 @@ fn decode(file: &File, dt: &Datatype, bytes: &[u8], depth: u32) -> Result<Value>
                         _ => Value::RegionRef(None),
                     }
                 }
-                ReferenceKind::Revised => {
-                    return Err(Error::unsupported("revised (HDF5 1.12) references"));
-                }
+                ReferenceKind::Revised => match revised(file, &bytes[..dt.size()])? {
+                    None => Value::ObjectRef(None),
+                    Some(r) if r.external_file.is_none() && r.kind == ReferenceType::Object => {
+                        Value::ObjectRef(r.address())
+                    }
+                    Some(r) if r.external_file.is_none() && r.kind == ReferenceType::Region => {
+                        Value::RegionRef(r.address())
+                    }
+                    Some(r) => Value::Reference(r),
+                },
             }
         }
         Datatype::Complex { base, .. } => {
@@ -161,6 +177,80 @@ fn decode(file: &File, dt: &Datatype, bytes: &[u8], depth: u32) -> Result<Value>
             Value::Complex(f(re), f(im))
         }
     })
+}
+
+/// Decodes one element of the reference type `dt` in full: what it names,
+/// the object's address, and for the revised forms the external file, the
+/// region's selection or the attribute's name. `None` for a null reference.
+///
+/// # Errors
+/// `Usage` when `dt` is not a reference type; `Format` when the element or
+/// the global heap object it points at is malformed.
+pub fn decode_reference(file: &File, dt: &Datatype, bytes: &[u8]) -> Result<Option<Reference>> {
+    let Datatype::Reference { kind, size } = dt else {
+        return Err(Error::usage(format!(
+            "decode_reference on a {} element",
+            dt.canonical()
+        )));
+    };
+    let bytes = bytes
+        .get(..*size as usize)
+        .ok_or_else(|| Error::format_noaddr("element shorter than its datatype"))?;
+    let sizes = file.inner.ctx().sizes;
+    match kind {
+        ReferenceKind::Object => {
+            let a = le_uint(bytes.get(..sizes.offset as usize).unwrap_or(bytes));
+            Ok((a != 0 && a != sizes.undefined_address()).then(|| Reference::object_v1(a, sizes)))
+        }
+        ReferenceKind::Region => {
+            let mut c = Cursor::new(bytes, 0, sizes);
+            let heap = c.address_field()?;
+            let index = c.u32()?;
+            match heap {
+                Some(h) if h != 0 => {
+                    let obj = file.global_heap_object(h, index)?;
+                    Reference::decode_region_v1(obj, h, sizes).map(Some)
+                }
+                _ => Ok(None),
+            }
+        }
+        ReferenceKind::Revised => revised(file, bytes),
+    }
+}
+
+/// A revised reference element, its block fetched from the global heap
+/// when it is not inline.
+fn revised(file: &File, bytes: &[u8]) -> Result<Option<Reference>> {
+    let sizes = file.inner.ctx().sizes;
+    match StoredReference::decode(bytes, 0, sizes)? {
+        StoredReference::Null => Ok(None),
+        StoredReference::Inline(r) => Ok(Some(r)),
+        StoredReference::InHeap {
+            kind,
+            external,
+            size,
+            heap,
+            index,
+        } => {
+            let obj = file.global_heap_object(heap, index)?;
+            let block = obj.get(..size as usize).ok_or_else(|| {
+                Error::format(
+                    format!(
+                        "reference block of {size} bytes in a {}-byte global heap object {index}",
+                        obj.len()
+                    ),
+                    heap,
+                )
+            })?;
+            // the object's own address, for errors (it lies inside the file)
+            let ctx = file.inner.ctx();
+            let at = (obj.as_ptr() as usize)
+                .checked_sub(ctx.data.as_ptr() as usize)
+                .and_then(|p| (p as u64).checked_sub(ctx.base))
+                .unwrap_or(heap);
+            Reference::decode_block(kind, external, block, at, sizes).map(Some)
+        }
+    }
 }
 
 /// The heap bytes of a variable-length element (length, collection

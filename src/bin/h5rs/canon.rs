@@ -73,6 +73,9 @@ struct Walker {
     seen: HashMap<u64, String>,
     lines: Vec<J>,
     ref_paths: Option<HashMap<u64, String>>,
+    /// Object paths of other files that references point into, by the
+    /// name the references give (`None` when the file cannot be read).
+    ext_paths: HashMap<String, Option<HashMap<u64, String>>>,
 }
 
 fn join(g: &str, name: &str) -> String {
@@ -91,6 +94,7 @@ pub fn run(path: &str) -> h5rs::Result<()> {
         seen: HashMap::from([(root.addr(), "/".to_string())]),
         lines: Vec::new(),
         ref_paths: None,
+        ext_paths: HashMap::new(),
     };
     let attrs = w.attrs(&root.attrs()?)?;
     w.lines.push(J::Obj(vec![
@@ -318,20 +322,33 @@ impl Walker {
 
     fn ref_path(&mut self, addr: u64) -> h5rs::Result<String> {
         if self.ref_paths.is_none() {
-            let mut m = HashMap::new();
-            let root = self.file.root()?;
-            m.insert(root.addr(), "/".to_string());
-            root.visit_items(|p, o| {
-                m.entry(o.addr()).or_insert_with(|| format!("/{p}"));
-                None::<()>
-            })?;
-            self.ref_paths = Some(m);
+            self.ref_paths = Some(object_paths(&self.file)?);
         }
         Ok(self
             .ref_paths
             .as_ref()
             .and_then(|m| m.get(&addr).cloned())
             .unwrap_or_default())
+    }
+
+    /// The path of the object at `addr` in the file a reference names
+    /// `name` (relative names resolve against this file's folder, as
+    /// libhdf5 resolves them against the working directory); empty when
+    /// that file cannot be read.
+    fn external_ref_path(&mut self, name: &str, addr: u64) -> String {
+        if !self.ext_paths.contains_key(name) {
+            let path = match self.file.path().and_then(|p| p.parent()) {
+                Some(dir) => dir.join(name),
+                None => name.into(),
+            };
+            let paths = File::open(&path).and_then(|f| object_paths(&f)).ok();
+            self.ext_paths.insert(name.to_string(), paths);
+        }
+        self.ext_paths
+            .get(name)
+            .and_then(|m| m.as_ref())
+            .and_then(|m| m.get(&addr).cloned())
+            .unwrap_or_default()
     }
 
     fn encode(&mut self, v: &Value, out: &mut Vec<u8>) -> h5rs::Result<()> {
@@ -377,9 +394,32 @@ impl Walker {
                 out.extend((p.len() as u32).to_le_bytes());
                 out.extend(p.as_bytes());
             }
+            Value::Reference(r) => {
+                // the object named (for an attribute, the object holding it)
+                let p = match (r.address(), &r.external_file) {
+                    (None, _) => String::new(),
+                    (Some(a), None) => self.ref_path(a)?,
+                    (Some(a), Some(name)) => self.external_ref_path(name, a),
+                };
+                out.extend((p.len() as u32).to_le_bytes());
+                out.extend(p.as_bytes());
+            }
         }
         Ok(())
     }
+}
+
+/// The path of every object of `file` by header address (the first path
+/// found, the root as `/`).
+fn object_paths(file: &File) -> h5rs::Result<HashMap<u64, String>> {
+    let mut m = HashMap::new();
+    let root = file.root()?;
+    m.insert(root.addr(), "/".to_string());
+    root.visit_items(|p, o| {
+        m.entry(o.addr()).or_insert_with(|| format!("/{p}"));
+        None::<()>
+    })?;
+    Ok(m)
 }
 
 fn flattens_sequences(d: &Dataset) -> bool {

@@ -32,6 +32,23 @@ fn show_value(v: &Value) -> String {
             Some(a) => format!("<ref {a:#x}>"),
             None => "<null ref>".into(),
         },
+        Value::Reference(r) => {
+            let mut s = match r.address() {
+                Some(a) => format!("<ref {a:#x}"),
+                None => "<ref ?".into(),
+            };
+            if let Some(f) = &r.external_file {
+                s.push_str(&format!(" in {f:?}"));
+            }
+            if let Some(n) = &r.attribute {
+                s.push_str(&format!(" attribute {n:?}"));
+            }
+            if r.selection.is_some() {
+                s.push_str(" region");
+            }
+            s.push('>');
+            s
+        }
     }
 }
 
