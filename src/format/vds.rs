@@ -43,6 +43,8 @@
 //! width of its fields) is `H5S_UNLIMITED`: the selection goes on without
 //! end along that dimension (an "unlimited" mapping).
 //!
+//! Notes on what libhdf5 writes: `spec-notes/virtual.md`.
+//!
 //! Where libhdf5 differs from the spec:
 //! - the shared-name index of a version 1 block counts entries from 0 (the
 //!   first entry is index 0), and an entry only ever points back at an

@@ -39,6 +39,8 @@
 //! then its last component; a relative name is tried in the folder of the
 //! virtual dataset's file, then as given (from the working directory).
 //!
+//! What libhdf5 does, case by case: `spec-notes/virtual.md`.
+//!
 //! Virtual datasets whose sources are virtual again are read through; a
 //! chain that comes back to a dataset being read (libhdf5 recurses until
 //! it crashes) or nests deeper than [`MAX_NESTING`] is refused.
