@@ -110,6 +110,21 @@ for libver in ('earliest', 'latest'):
         lay[:] = h5py.VirtualSource('.', '/loop', shape=(4,))
         f.create_virtual_dataset('loop', lay, fillvalue=-1)
 
+# two files mapping to each other, and a chain of 20 virtual datasets
+for name, other, od in (('ping', 'pong.h5', 'o'), ('pong', 'ping.h5', 'i')):
+    with h5py.File(f'{d}/{name}.h5', 'w') as f:
+        lay = h5py.VirtualLayout((3,), '<i4')
+        lay[:] = h5py.VirtualSource(other, od, shape=(3,))
+        f.create_virtual_dataset(name[1], lay, fillvalue=-1)
+with h5py.File(f'{d}/chain.h5', 'w') as f:
+    f['end'] = np.arange(3, dtype='<i4') + 40
+    for i in range(20):
+        lay = h5py.VirtualLayout((3,), '<i4')
+        lay[:] = h5py.VirtualSource('.', f'/chain_{i + 1}' if i < 19 else '/end', shape=(3,))
+        f.create_virtual_dataset(f'chain_{i}', lay, fillvalue=-1)
+with h5py.File(f'{d}/chain.h5', 'r') as f:
+    assert f['chain_0'][...].tolist() == [40, 41, 42]
+
 # libhdf5 agrees with the formulas the test uses (it would crash on /loop)
 with h5py.File(f'{d}/vds_latest.h5', 'r') as f:
     assert f['frames'].shape == (6, 4) and f['gapped'].shape == (2, 4)
@@ -348,4 +363,39 @@ fn file_in_memory_finds_only_its_own_sources() {
     // other files are looked for from the working directory: absent
     let v = f.dataset("stacked").unwrap().read_raw_vec::<i32>().unwrap();
     assert!(v.iter().all(|&x| x == -1));
+}
+
+#[test]
+fn cycles_through_other_files_and_deep_chains_are_refused() {
+    let d = files()[0].parent().unwrap();
+    let f = File::open(d.join("ping.h5")).unwrap();
+    let e = f.dataset("i").unwrap().read_raw().unwrap_err().to_string();
+    assert!(e.contains("maps to itself"), "{e}");
+    let f = File::open(d.join("chain.h5")).unwrap();
+    // 16 virtual datasets read through one another are fine, 17 are not
+    let v = f.dataset("chain_4").unwrap().read_raw_vec::<i32>().unwrap();
+    assert_eq!(v, vec![40, 41, 42]);
+    let e = f
+        .dataset("chain_3")
+        .unwrap()
+        .read_raw()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("nested more than 16"), "{e}");
+}
+
+#[test]
+fn parallel_reads_of_nested_virtual_datasets() {
+    use rayon::prelude::*;
+    let f = File::open(&files()[0]).unwrap();
+    let ds = f.dataset("nested").unwrap();
+    let frames = f.dataset("frames").unwrap();
+    let want: Vec<i32> = (4..10).map(interleaved).collect();
+    (0..64).into_par_iter().for_each(|i| {
+        assert_eq!(ds.read_raw_vec::<i32>().unwrap(), want);
+        let row = frames
+            .read_slice_dyn::<i32, _>(s![i % 6, ..].as_ref())
+            .unwrap();
+        assert_eq!(row[1], field(&[i % 2, 1], 10000 * (i / 2 % 3 + 1) as i32));
+    });
 }

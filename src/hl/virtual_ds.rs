@@ -39,11 +39,15 @@
 //! then its last component; a relative name is tried in the folder of the
 //! virtual dataset's file, then as given (from the working directory).
 //!
-//! What libhdf5 does, case by case: `spec-notes/virtual.md`.
+//! Source files and datasets are opened once per dataset handle and kept;
+//! the extent and the printf sources found are fixed when the handle is
+//! opened (libhdf5 looks again on every access).
 //!
 //! Virtual datasets whose sources are virtual again are read through; a
 //! chain that comes back to a dataset being read (libhdf5 recurses until
 //! it crashes) or nests deeper than [`MAX_NESTING`] is refused.
+//!
+//! What libhdf5 does, case by case: `spec-notes/virtual.md`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -63,7 +67,7 @@ use crate::format::vds::{EncodedSelection, Hyperslab, RegularDim, VirtualMapping
 /// Deepest chain of virtual datasets read through one another.
 pub const MAX_NESTING: usize = 16;
 
-/// Identity of a dataset being opened or read on this thread.
+/// Identity of the file of a virtual dataset being opened or read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum FileKey {
     Path(PathBuf),
@@ -74,7 +78,7 @@ thread_local! {
     static ACTIVE: RefCell<Vec<(FileKey, u64)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Marks a virtual dataset as being opened or read until dropped.
+/// Marks a virtual dataset as being opened until dropped.
 struct Active;
 
 impl Drop for Active {
@@ -92,20 +96,31 @@ fn file_key(file: &File) -> FileKey {
     }
 }
 
+/// Refuses `key` inside the chain `outer` when it is already there (a
+/// cycle) or the chain is full.
+fn check_nesting(outer: &[(FileKey, u64)], key: &(FileKey, u64)) -> Result<()> {
+    if outer.contains(key) {
+        return Err(Error::limit(format!(
+            "virtual dataset at {:#x} maps to itself (directly or through other virtual datasets)",
+            key.1
+        )));
+    }
+    if outer.len() >= MAX_NESTING {
+        return Err(Error::limit(format!(
+            "virtual datasets nested more than {MAX_NESTING} deep"
+        )));
+    }
+    Ok(())
+}
+
+/// Marks the virtual dataset at `addr` of `file` as being opened on this
+/// thread (opening runs no thread pool work, so a thread-local record is
+/// exact there).
 fn enter(file: &File, addr: u64) -> Result<Active> {
     let key = (file_key(file), addr);
     ACTIVE.with(|a| {
         let mut a = a.borrow_mut();
-        if a.contains(&key) {
-            return Err(Error::limit(format!(
-                "virtual dataset at {addr:#x} maps to itself (directly or through other virtual datasets)"
-            )));
-        }
-        if a.len() >= MAX_NESTING {
-            return Err(Error::limit(format!(
-                "virtual datasets nested more than {MAX_NESTING} deep"
-            )));
-        }
+        check_nesting(&a, &key)?;
         a.push(key);
         Ok(Active)
     })
@@ -862,6 +877,8 @@ struct Dest<'a> {
     es: usize,
     out: &'a mut [u8],
     limit: u64,
+    /// The virtual datasets being read, outermost first, this one last.
+    chain: &'a [(FileKey, u64)],
 }
 
 impl Dest<'_> {
@@ -906,9 +923,33 @@ impl Dest<'_> {
     }
 }
 
-/// Reads `sel` of `src` (source bytes) converted to the virtual type.
+/// Reads `sel` of `src` converted to the virtual type. A virtual source is
+/// read here with the chain of virtual datasets being read, which catches
+/// cycles (a thread-local record would not do: the chunk decoding of a
+/// source runs on a thread pool, whose threads may meanwhile run unrelated
+/// reads).
 fn read_source(src: &Dataset, sel: &Selection, dest: &Dest) -> Result<Vec<u8>> {
-    let raw = src.read_raw_selection(sel)?;
+    let raw = match src.virtual_dataset() {
+        None => src.read_raw_selection(sel)?,
+        Some(v) => {
+            let dims = &src.space().dims;
+            sel.check(dims)?;
+            let es = src.dtype().size();
+            let n = sel
+                .count()
+                .checked_mul(es as u64)
+                .filter(|&n| n <= dest.limit)
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| Error::limit("read larger than the configured limit"))?;
+            let fill = match &src.fill_value().value {
+                Some(v) if v.len() == es => v.clone(),
+                _ => vec![0; es],
+            };
+            let mut buf = vec![0u8; n];
+            v.read_in(dims, src.dtype(), &fill, sel, &mut buf, dest.chain)?;
+            buf
+        }
+    };
     dest.convert(src, raw)
 }
 
@@ -1139,6 +1180,20 @@ impl VirtualDataset {
         sel: &Selection,
         out: &mut [u8],
     ) -> Result<()> {
+        self.read_in(dims, dtype, fill, sel, out, &[])
+    }
+
+    /// As [`VirtualDataset::read`], inside the virtual datasets `outer`
+    /// being read.
+    fn read_in(
+        &self,
+        dims: &[u64],
+        dtype: &Datatype,
+        fill: &[u8],
+        sel: &Selection,
+        out: &mut [u8],
+        outer: &[(FileKey, u64)],
+    ) -> Result<()> {
         let es = dtype.size();
         if es == 0 || fill.len() != es {
             return Err(Error::format(
@@ -1152,7 +1207,10 @@ impl VirtualDataset {
         if sel.count() == 0 || self.mappings.is_empty() {
             return Ok(());
         }
-        let _active = enter(&self.file, self.addr)?;
+        let key = (file_key(&self.file), self.addr);
+        check_nesting(outer, &key)?;
+        let mut chain = outer.to_vec();
+        chain.push(key);
         let mut ostride = vec![1u64; sel.dims.len()];
         for d in (0..sel.dims.len().saturating_sub(1)).rev() {
             ostride[d] = ostride[d + 1] * sel.dims[d + 1].count;
@@ -1165,6 +1223,7 @@ impl VirtualDataset {
             es,
             out,
             limit,
+            chain: &chain,
         };
         for (i, m) in self.mappings.iter().enumerate() {
             self.read_mapping(i, m, dims, &mut dest)
