@@ -39,9 +39,11 @@
 //! ```
 //!
 //! Coordinates are listed slowest-changing dimension first; block ends are
-//! inclusive. A count or block of all ones in an 8-byte field is
-//! `H5S_UNLIMITED`: the selection goes on without end along that dimension
-//! (an "unlimited" mapping).
+//! inclusive. A count or block of all ones (in a regular hyperslab, at the
+//! width of its fields) is `H5S_UNLIMITED`: the selection goes on without
+//! end along that dimension (an "unlimited" mapping).
+//!
+//! Notes on what libhdf5 writes: `spec-notes/virtual.md`.
 //!
 //! Where libhdf5 differs from the spec:
 //! - the shared-name index of a version 1 block counts entries from 0 (the
@@ -50,7 +52,10 @@
 //! - in a version 2 regular hyperslab libhdf5 writes a length of 4 (it
 //!   counts only the rank field), so the length is not checked;
 //! - the version 1 flags bit 2 ("same file") stands for the source file
-//!   name `.`.
+//!   name `.`;
+//! - the spec does not say how a version 3 hyperslab stores an unlimited
+//!   count or block: libhdf5 picks the field width from the other values
+//!   and writes all ones at that width (`ff ff` in two-byte fields).
 
 use super::Sizes;
 use super::checksum;
@@ -295,7 +300,10 @@ fn decode_hyperslab(c: &mut Cursor, version: u32, at: u64) -> Result<Hyperslab> 
     let rank = check_rank(c.u32()?, at)?;
     if regular {
         let v = read_values(c, 1, 4 * rank, width, "regular hyperslab fields")?;
-        let unl = |x: u64| if x == UNLIMITED { None } else { Some(x) };
+        // libhdf5 writes H5S_UNLIMITED cut to the field width (0xffff in
+        // two-byte fields)
+        let all_ones = u64::MAX >> (64 - 8 * width as u32);
+        let unl = |x: u64| if x == all_ones { None } else { Some(x) };
         let dims: Vec<RegularDim> = v
             .chunks_exact(4)
             .map(|d| RegularDim {
@@ -486,6 +494,22 @@ mod tests {
         };
         assert_eq!(d[0].count, None);
         assert_eq!(d[0].block, Some(3));
+        assert_eq!(d[1].end(), Some(4));
+    }
+
+    #[test]
+    fn hyperslab_v3_unlimited_in_two_byte_fields() {
+        // libhdf5 2.0: blocks of 2 every 2 rows without end, 4 columns
+        let b = [
+            2u8, 0, 0, 0, 3, 0, 0, 0, 1, 2, 2, 0, 0, 0, 0, 0, 2, 0, 0xff, 0xff, 2, 0, 0, 0, 1, 0,
+            1, 0, 4, 0,
+        ];
+        let s = sel(&b).unwrap();
+        assert_eq!(s.unlimited_dim(), Some(0));
+        let EncodedSelection::Hyperslab(Hyperslab::Regular(d)) = s else {
+            panic!()
+        };
+        assert_eq!((d[0].stride, d[0].count, d[0].block), (2, None, Some(2)));
         assert_eq!(d[1].end(), Some(4));
     }
 

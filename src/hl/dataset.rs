@@ -236,6 +236,11 @@ impl Dataset {
         &self.meta.fill
     }
 
+    /// The mappings of a virtual dataset.
+    pub(crate) fn virtual_dataset(&self) -> Option<&VirtualDataset> {
+        self.meta.virt.as_ref()
+    }
+
     /// Bytes of storage allocated in the file (as h5py's
     /// `id.get_storage_size()`).
     ///

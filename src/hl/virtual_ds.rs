@@ -39,9 +39,15 @@
 //! then its last component; a relative name is tried in the folder of the
 //! virtual dataset's file, then as given (from the working directory).
 //!
+//! Source files and datasets are opened once per dataset handle and kept;
+//! the extent and the printf sources found are fixed when the handle is
+//! opened (libhdf5 looks again on every access).
+//!
 //! Virtual datasets whose sources are virtual again are read through; a
 //! chain that comes back to a dataset being read (libhdf5 recurses until
 //! it crashes) or nests deeper than [`MAX_NESTING`] is refused.
+//!
+//! What libhdf5 does, case by case: `spec-notes/virtual.md`.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -61,7 +67,7 @@ use crate::format::vds::{EncodedSelection, Hyperslab, RegularDim, VirtualMapping
 /// Deepest chain of virtual datasets read through one another.
 pub const MAX_NESTING: usize = 16;
 
-/// Identity of a dataset being opened or read on this thread.
+/// Identity of the file of a virtual dataset being opened or read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum FileKey {
     Path(PathBuf),
@@ -72,7 +78,7 @@ thread_local! {
     static ACTIVE: RefCell<Vec<(FileKey, u64)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Marks a virtual dataset as being opened or read until dropped.
+/// Marks a virtual dataset as being opened until dropped.
 struct Active;
 
 impl Drop for Active {
@@ -90,20 +96,31 @@ fn file_key(file: &File) -> FileKey {
     }
 }
 
+/// Refuses `key` inside the chain `outer` when it is already there (a
+/// cycle) or the chain is full.
+fn check_nesting(outer: &[(FileKey, u64)], key: &(FileKey, u64)) -> Result<()> {
+    if outer.contains(key) {
+        return Err(Error::limit(format!(
+            "virtual dataset at {:#x} maps to itself (directly or through other virtual datasets)",
+            key.1
+        )));
+    }
+    if outer.len() >= MAX_NESTING {
+        return Err(Error::limit(format!(
+            "virtual datasets nested more than {MAX_NESTING} deep"
+        )));
+    }
+    Ok(())
+}
+
+/// Marks the virtual dataset at `addr` of `file` as being opened on this
+/// thread (opening runs no thread pool work, so a thread-local record is
+/// exact there).
 fn enter(file: &File, addr: u64) -> Result<Active> {
     let key = (file_key(file), addr);
     ACTIVE.with(|a| {
         let mut a = a.borrow_mut();
-        if a.contains(&key) {
-            return Err(Error::limit(format!(
-                "virtual dataset at {addr:#x} maps to itself (directly or through other virtual datasets)"
-            )));
-        }
-        if a.len() >= MAX_NESTING {
-            return Err(Error::limit(format!(
-                "virtual datasets nested more than {MAX_NESTING} deep"
-            )));
-        }
+        check_nesting(&a, &key)?;
         a.push(key);
         Ok(Active)
     })
@@ -383,10 +400,15 @@ fn resolve(
             rank: *rank,
             coords: coords.clone(),
         },
-        EncodedSelection::Hyperslab(Hyperslab::Irregular { rank, blocks }) => Resolved::Blocks {
-            rank: *rank,
-            blocks: blocks.clone(),
-        },
+        EncodedSelection::Hyperslab(Hyperslab::Irregular { rank, blocks }) => {
+            match grid_axes(*rank, blocks) {
+                Some(axes) => Resolved::Product(axes),
+                None => Resolved::Blocks {
+                    rank: *rank,
+                    blocks: blocks.clone(),
+                },
+            }
+        }
         EncodedSelection::Hyperslab(Hyperslab::Regular(dims)) => Resolved::Product(
             dims.iter()
                 .enumerate()
@@ -586,26 +608,24 @@ fn position(r: &DimSelection, x: u64) -> Option<u64> {
     (pos < r.count).then_some(pos)
 }
 
-/// Calls `f(rank, coordinates)` for every element of `sel` in its order;
-/// stops early when `f` returns false. Returns the element count.
-fn for_each(sel: &Resolved, f: &mut dyn FnMut(u64, &[u64]) -> bool) -> Result<u64> {
+/// Calls `f(rank, coordinates)` for every element of `sel` in its order.
+/// Returns the element count.
+fn for_each(sel: &Resolved, f: &mut dyn FnMut(u64, &[u64])) -> u64 {
     let mut k = 0u64;
     match sel {
         Resolved::Product(axes) => {
             if axes.iter().any(|a| a.len == 0) {
-                return Ok(0);
+                return 0;
             }
             let mut t = vec![0u64; axes.len()];
             let mut c: Vec<u64> = axes.iter().map(|a| a.index(0)).collect();
             loop {
-                if !f(k, &c) {
-                    return Ok(k + 1);
-                }
+                f(k, &c);
                 k += 1;
                 let mut d = axes.len();
                 loop {
                     if d == 0 {
-                        return Ok(k);
+                        return k;
                     }
                     d -= 1;
                     t[d] += 1;
@@ -620,64 +640,106 @@ fn for_each(sel: &Resolved, f: &mut dyn FnMut(u64, &[u64]) -> bool) -> Result<u6
         }
         Resolved::Points { rank, coords } => {
             for p in coords.chunks_exact((*rank).max(1)) {
-                if !f(k, p) {
-                    return Ok(k + 1);
-                }
+                f(k, p);
                 k += 1;
             }
-            Ok(k)
+            k
         }
         Resolved::Blocks { rank, blocks } => {
             let all: Vec<&[u64]> = blocks.chunks_exact(2 * rank).collect();
             let mut c = vec![0u64; *rank];
-            let mut go = true;
-            blocks_rec(0, &all, &mut c, &mut k, &mut go, f);
-            Ok(k)
+            blocks_walk(0, &all, &mut c, &mut k, f);
+            k
         }
     }
 }
 
-/// C-order walk of the union of `active` blocks from dimension `d` on.
-fn blocks_rec(
+/// C-order walk of the union of `blocks` (each `rank` starts then `rank`
+/// inclusive ends) from dimension `d` on: a sweep along `d` keeps the set
+/// of blocks covering each stretch, and recurses with it.
+fn blocks_walk(
     d: usize,
-    active: &[&[u64]],
+    blocks: &[&[u64]],
     c: &mut Vec<u64>,
     k: &mut u64,
-    go: &mut bool,
-    f: &mut dyn FnMut(u64, &[u64]) -> bool,
+    f: &mut dyn FnMut(u64, &[u64]),
 ) {
     let rank = c.len();
-    let mut cuts: Vec<u64> = active
-        .iter()
-        .flat_map(|b| [b[d], b[rank + d] + 1])
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
-    for w in cuts.windows(2) {
-        let (lo, hi) = (w[0], w[1]);
-        let inner: Vec<&[u64]> = active
-            .iter()
-            .copied()
-            .filter(|b| b[d] <= lo && b[rank + d] >= hi - 1)
-            .collect();
-        if inner.is_empty() {
+    // (position, block index, entering): a block covers [start, end + 1)
+    let mut events: Vec<(u64, usize, bool)> = Vec::with_capacity(2 * blocks.len());
+    for (i, b) in blocks.iter().enumerate() {
+        events.push((b[d], i, true));
+        events.push((b[rank + d] + 1, i, false));
+    }
+    events.sort_unstable();
+    let mut active = std::collections::BTreeSet::new();
+    let mut e = 0;
+    while e < events.len() {
+        let lo = events[e].0;
+        while e < events.len() && events[e].0 == lo {
+            let (_, i, entering) = events[e];
+            if entering {
+                active.insert(i);
+            } else {
+                active.remove(&i);
+            }
+            e += 1;
+        }
+        let Some(&(hi, _, _)) = events.get(e) else {
+            break;
+        };
+        if active.is_empty() {
             continue;
         }
-        for x in lo..hi {
-            c[d] = x;
-            if d + 1 == rank {
-                if !f(*k, c) {
-                    *go = false;
-                }
+        if d + 1 == rank {
+            for x in lo..hi {
+                c[d] = x;
+                f(*k, c);
                 *k += 1;
-            } else {
-                blocks_rec(d + 1, &inner, c, k, go, f);
             }
-            if !*go {
-                return;
+        } else {
+            let inner: Vec<&[u64]> = active.iter().map(|&i| blocks[i]).collect();
+            for x in lo..hi {
+                c[d] = x;
+                blocks_walk(d + 1, &inner, c, k, f);
             }
         }
     }
+}
+
+/// The blocks as one axis per dimension when they form a regular grid
+/// (libhdf5 stores every hyperslab as a block list in version 1
+/// selections, and finds the regular ones again when it reads them).
+fn grid_axes(rank: usize, blocks: &[u64]) -> Option<Vec<Axis>> {
+    let mut all: Vec<&[u64]> = blocks.chunks_exact(2 * rank).collect();
+    all.sort_unstable();
+    all.dedup();
+    if all.is_empty() {
+        return Some(vec![Axis::empty(); rank]);
+    }
+    let mut axes = Vec::with_capacity(rank);
+    let mut cells = 1usize;
+    for d in 0..rank {
+        let mut iv: Vec<(u64, u64)> = all.iter().map(|b| (b[d], b[rank + d])).collect();
+        iv.sort_unstable();
+        iv.dedup();
+        let len = iv[0].1 - iv[0].0 + 1;
+        let stride = iv.get(1).map_or(len, |b| b.0 - iv[0].0);
+        let regular = iv.iter().enumerate().all(|(i, &(s, e))| {
+            e - s + 1 == len
+                && (i as u64)
+                    .checked_mul(stride)
+                    .and_then(|o| o.checked_add(iv[0].0))
+                    == Some(s)
+        });
+        if !regular || stride < len {
+            return None;
+        }
+        cells = cells.checked_mul(iv.len())?;
+        let total = (iv.len() as u64).checked_mul(len)?;
+        axes.push(Axis::blocks(iv[0].0, stride, len, total).ok()?);
+    }
+    (cells == all.len()).then_some(axes)
 }
 
 /// Most elements a selection may hold, or an error past `limit`.
@@ -815,6 +877,8 @@ struct Dest<'a> {
     es: usize,
     out: &'a mut [u8],
     limit: u64,
+    /// The virtual datasets being read, outermost first, this one last.
+    chain: &'a [(FileKey, u64)],
 }
 
 impl Dest<'_> {
@@ -859,9 +923,33 @@ impl Dest<'_> {
     }
 }
 
-/// Reads `sel` of `src` (source bytes) converted to the virtual type.
+/// Reads `sel` of `src` converted to the virtual type. A virtual source is
+/// read here with the chain of virtual datasets being read, which catches
+/// cycles (a thread-local record would not do: the chunk decoding of a
+/// source runs on a thread pool, whose threads may meanwhile run unrelated
+/// reads).
 fn read_source(src: &Dataset, sel: &Selection, dest: &Dest) -> Result<Vec<u8>> {
-    let raw = src.read_raw_selection(sel)?;
+    let raw = match src.virtual_dataset() {
+        None => src.read_raw_selection(sel)?,
+        Some(v) => {
+            let dims = &src.space().dims;
+            sel.check(dims)?;
+            let es = src.dtype().size();
+            let n = sel
+                .count()
+                .checked_mul(es as u64)
+                .filter(|&n| n <= dest.limit)
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| Error::limit("read larger than the configured limit"))?;
+            let fill = match &src.fill_value().value {
+                Some(v) if v.len() == es => v.clone(),
+                _ => vec![0; es],
+            };
+            let mut buf = vec![0u8; n];
+            v.read_in(dims, src.dtype(), &fill, sel, &mut buf, dest.chain)?;
+            buf
+        }
+    };
     dest.convert(src, raw)
 }
 
@@ -1092,6 +1180,20 @@ impl VirtualDataset {
         sel: &Selection,
         out: &mut [u8],
     ) -> Result<()> {
+        self.read_in(dims, dtype, fill, sel, out, &[])
+    }
+
+    /// As [`VirtualDataset::read`], inside the virtual datasets `outer`
+    /// being read.
+    fn read_in(
+        &self,
+        dims: &[u64],
+        dtype: &Datatype,
+        fill: &[u8],
+        sel: &Selection,
+        out: &mut [u8],
+        outer: &[(FileKey, u64)],
+    ) -> Result<()> {
         let es = dtype.size();
         if es == 0 || fill.len() != es {
             return Err(Error::format(
@@ -1105,7 +1207,10 @@ impl VirtualDataset {
         if sel.count() == 0 || self.mappings.is_empty() {
             return Ok(());
         }
-        let _active = enter(&self.file, self.addr)?;
+        let key = (file_key(&self.file), self.addr);
+        check_nesting(outer, &key)?;
+        let mut chain = outer.to_vec();
+        chain.push(key);
         let mut ostride = vec![1u64; sel.dims.len()];
         for d in (0..sel.dims.len().saturating_sub(1)).rev() {
             ostride[d] = ostride[d + 1] * sel.dims[d + 1].count;
@@ -1118,6 +1223,7 @@ impl VirtualDataset {
             es,
             out,
             limit,
+            chain: &chain,
         };
         for (i, m) in self.mappings.iter().enumerate() {
             self.read_mapping(i, m, dims, &mut dest)
@@ -1452,8 +1558,7 @@ fn general_transfer(v: &Resolved, s: &Resolved, src: &Dataset, dest: &mut Dest) 
         if let Some(off) = dest.offset(c) {
             wanted.push((k, off));
         }
-        true
-    })?;
+    });
     let srank = src.space().dims.len();
     let mut coords: Vec<u64> = Vec::with_capacity(wanted.len() * srank);
     let mut next = 0usize;
@@ -1462,8 +1567,7 @@ fn general_transfer(v: &Resolved, s: &Resolved, src: &Dataset, dest: &mut Dest) 
             coords.extend_from_slice(c);
             next += 1;
         }
-        true
-    })?;
+    });
     if nv != ns {
         return Err(count_mismatch(nv, ns));
     }
@@ -1735,11 +1839,7 @@ mod tests {
             blocks: vec![0, 0, 1, 1, 1, 1, 2, 2],
         };
         let mut seen = Vec::new();
-        let n = for_each(&sel, &mut |k, c| {
-            seen.push((k, c[0], c[1]));
-            true
-        })
-        .unwrap();
+        let n = for_each(&sel, &mut |k, c| seen.push((k, c[0], c[1])));
         assert_eq!(n, 7);
         assert_eq!(
             seen,
@@ -1753,6 +1853,33 @@ mod tests {
                 (6, 2, 2)
             ]
         );
+    }
+
+    #[test]
+    fn block_lists_that_form_grids_become_axes() {
+        // 1-D: blocks of 2 every 5, listed out of order
+        let a = grid_axes(1, &[5, 6, 0, 1, 10, 11]).unwrap();
+        assert_eq!(a, vec![Axis::blocks(0, 5, 2, 6).unwrap()]);
+        // single elements every 2 (what a strided selection becomes)
+        let b: Vec<u64> = (0..10).flat_map(|i| [2 * i + 1, 2 * i + 1]).collect();
+        assert_eq!(
+            grid_axes(1, &b).unwrap(),
+            vec![Axis::blocks(1, 2, 1, 10).unwrap()]
+        );
+        // 2-D: a 2 x 2 grid of 1 x 3 blocks
+        let g = [0, 0, 0, 2, 0, 4, 0, 6, 2, 0, 2, 2, 2, 4, 2, 6];
+        assert_eq!(
+            grid_axes(2, &g).unwrap(),
+            vec![
+                Axis::blocks(0, 2, 1, 2).unwrap(),
+                Axis::blocks(0, 4, 3, 6).unwrap()
+            ]
+        );
+        // uneven gaps, a missing grid cell, overlapping blocks: no grid
+        assert_eq!(grid_axes(1, &[0, 1, 5, 7]), None);
+        assert_eq!(grid_axes(2, &g[..12]), None);
+        assert_eq!(grid_axes(2, &[0, 0, 1, 1, 1, 1, 2, 2]), None);
+        assert_eq!(grid_axes(1, &[]), Some(vec![Axis::empty()]));
     }
 
     #[test]
