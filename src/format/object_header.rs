@@ -162,12 +162,24 @@ impl Chain {
     }
 }
 
+/// Message flag: fail to open the object when the message type is unknown.
+pub const FLAG_FAIL_IF_UNKNOWN: u8 = 0x80;
+
+/// The highest message type the format defines.
+pub const LAST_KNOWN_TYPE: u16 = msg::FSINFO;
+
 fn push_message(
     ctx: &FileCtx,
     out: &mut Vec<Message>,
     chain: &mut Chain,
     m: Message,
 ) -> Result<()> {
+    if m.kind > LAST_KNOWN_TYPE && m.flags & FLAG_FAIL_IF_UNKNOWN != 0 {
+        return Err(Error::unsupported(format!(
+            "object header message of unknown type {:#x} marked \"fail if unknown\" (at address {:#x})",
+            m.kind, m.addr
+        )));
+    }
     match m.kind {
         msg::NIL => {}
         msg::CONTINUATION => chain.push_continuation(ctx, &m)?,
@@ -351,6 +363,23 @@ mod tests {
         let h = ObjectHeader::read(&ctx(&b), 0).unwrap();
         assert_eq!(h.messages.len(), 2);
         assert_eq!(&h.messages[1].data[..2], b"yo");
+    }
+
+    #[test]
+    fn unknown_messages_are_kept_unless_marked_fail() {
+        let mut b = vec![1u8, 0, 1, 0, 1, 0, 0, 0];
+        b.extend(16u32.to_le_bytes());
+        b.extend([0u8; 4]);
+        b.extend(0x42u16.to_le_bytes());
+        b.extend(8u16.to_le_bytes());
+        b.extend([0u8; 4]);
+        b.extend([7u8; 8]);
+        let h = ObjectHeader::read(&ctx(&b), 0).unwrap();
+        assert_eq!(h.messages[0].kind, 0x42);
+        assert_eq!(h.messages[0].data, vec![7u8; 8]);
+        b[16 + 4] = FLAG_FAIL_IF_UNKNOWN;
+        let e = ObjectHeader::read(&ctx(&b), 0).unwrap_err();
+        assert!(e.to_string().contains("fail if unknown"), "{e}");
     }
 
     #[test]

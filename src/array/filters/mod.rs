@@ -119,7 +119,40 @@ static NBIT: nbit::Nbit = nbit::Nbit;
 static SCALEOFFSET: scaleoffset::ScaleOffset = scaleoffset::ScaleOffset;
 static LZF: lzf::Lzf = lzf::Lzf;
 
-/// The filter with identifier `id`, if h5rs has it.
+/// Filters registered by the application, by identifier.
+static REGISTERED: std::sync::RwLock<Vec<&'static dyn Filter>> = std::sync::RwLock::new(Vec::new());
+
+/// Registers a filter for the rest of the process, so datasets using its
+/// identifier can be read (and, if it encodes, written). A filter for an
+/// identifier h5rs already has replaces it. Filters are kept for the life
+/// of the process.
+///
+/// ```
+/// use h5rs::array::filters::{Filter, FilterCtx, lookup, register};
+///
+/// /// A filter that stored its chunks reversed.
+/// struct Reverse;
+/// impl Filter for Reverse {
+///     fn id(&self) -> u16 { 40000 }
+///     fn name(&self) -> &'static str { "reverse" }
+///     fn decode(&self, mut v: Vec<u8>, _: &FilterCtx) -> h5rs::Result<Vec<u8>> {
+///         v.reverse();
+///         Ok(v)
+///     }
+/// }
+/// register(Box::new(Reverse));
+/// assert_eq!(lookup(40000).map(|f| f.name()), Some("reverse"));
+/// ```
+pub fn register(filter: Box<dyn Filter>) {
+    let filter: &'static dyn Filter = Box::leak(filter);
+    if let Ok(mut r) = REGISTERED.write() {
+        r.retain(|f| f.id() != filter.id());
+        r.push(filter);
+    }
+}
+
+/// The filter with identifier `id`, if h5rs has it (registered filters
+/// first).
 ///
 /// ```
 /// use h5rs::array::filters::lookup;
@@ -127,6 +160,11 @@ static LZF: lzf::Lzf = lzf::Lzf;
 /// assert!(lookup(32001).is_none()); // blosc
 /// ```
 pub fn lookup(id: u16) -> Option<&'static dyn Filter> {
+    if let Ok(r) = REGISTERED.read()
+        && let Some(f) = r.iter().find(|f| f.id() == id)
+    {
+        return Some(*f);
+    }
     Some(match id {
         deflate::ID => &DEFLATE,
         shuffle::ID => &SHUFFLE,
