@@ -40,6 +40,9 @@ pub struct Superblock {
     pub eof: u64,
     /// Address of the root group's object header.
     pub root: u64,
+    /// Driver information block (v0/1): present for the family, multi
+    /// and split file drivers.
+    pub driver_info: Option<u64>,
     /// The root symbol table entry (v0/1), which may cache the root group's
     /// B-tree and heap addresses.
     pub root_entry: Option<SymbolTableEntry>,
@@ -60,6 +63,17 @@ pub fn find_signature(data: &[u8]) -> Result<u64> {
         }
         pos = if pos == 0 { 512 } else { pos * 2 };
     }
+}
+
+/// The file driver named by a driver information block (spec II.B):
+/// version 0, 3 reserved bytes, info size (4), an 8-byte driver id such as
+/// `NCSAfami` (family) or `NCSAmult` (multi/split).
+pub fn driver_id(data: &[u8], at: usize) -> Option<String> {
+    let b = data.get(at..at.checked_add(16)?)?;
+    if b[0] != 0 {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&b[8..16]).into_owned())
 }
 
 impl Superblock {
@@ -105,7 +119,7 @@ impl Superblock {
         let base_address = c.uint(sizes.offset as usize)?;
         let _free_space = c.address_field()?;
         let eof = c.uint(sizes.offset as usize)?;
-        let _driver = c.address_field()?;
+        let driver_info = c.address_field()?;
         let root_entry = SymbolTableEntry::decode(&mut c)?;
         Ok(Superblock {
             version,
@@ -119,6 +133,7 @@ impl Superblock {
             extension: None,
             eof,
             root: root_entry.header,
+            driver_info,
             root_entry: Some(root_entry),
         })
     }
@@ -148,6 +163,7 @@ impl Superblock {
             extension,
             eof,
             root,
+            driver_info: None,
             root_entry: None,
         })
     }

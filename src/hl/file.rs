@@ -103,6 +103,19 @@ impl File {
 
     fn from_source(source: Source, path: Option<PathBuf>, limits: Limits) -> Result<File> {
         let sb = Superblock::read(source.bytes())?;
+        if let Some(d) = sb.driver_info {
+            let at = sb.position.saturating_add(d) as usize;
+            if let Some(id) = crate::format::superblock::driver_id(source.bytes(), at) {
+                return Err(Error::unsupported(format!(
+                    "files of the {id:?} driver ({}): h5rs reads single-file HDF5 only",
+                    match id.as_str() {
+                        "NCSAfami" => "family: data split over numbered member files",
+                        "NCSAmult" => "multi/split: metadata and raw data in separate files",
+                        _ => "a driver h5rs does not know",
+                    }
+                )));
+            }
+        }
         Ok(File {
             inner: Arc::new(FileInner {
                 source,
