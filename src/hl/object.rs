@@ -56,6 +56,7 @@ impl ObjectData {
                 m.creation_order.map(u64::from),
             )?);
         }
+        let mut by_order = false;
         if let Some((info, iaddr)) = self.message(msg::ATTRIBUTE_INFO)? {
             let info = AttributeInfo::decode(&mut Cursor::new(&info, iaddr, ctx.sizes))?;
             if let (Some(heap), Some(index)) = (info.heap, info.name_index) {
@@ -80,9 +81,13 @@ impl ObjectData {
                     Ok(())
                 })?;
             }
-            if info.track_order {
-                out.sort_by_key(|a| a.creation_order.unwrap_or(u64::MAX));
-            }
+            by_order = info.track_order;
+        }
+        // h5py's order: creation order when the object tracks it, else by name
+        if by_order && out.iter().all(|a| a.creation_order.is_some()) {
+            out.sort_by_key(|a| a.creation_order);
+        } else {
+            out.sort_by(|a, b| a.name().as_bytes().cmp(b.name().as_bytes()));
         }
         Ok(out)
     }
