@@ -367,6 +367,29 @@ fn stats_match_numpy() {
     assert_eq!(stat_lines(&out)["count"], "17600");
     assert_eq!(stat_lines(&out)["blocks"], "4");
 
+    // rows of more than 16 MiB: blocks run along the second axis
+    common::run_python(
+        r#"
+import sys, json, h5py, numpy as np
+a = np.tile(np.arange(1000, dtype="f4") / 8 - 30, (3, 2200))
+a[1, 5:1000:7] = 12345.0
+with h5py.File(sys.argv[1] + "/wide.h5", "w") as f:
+    d = f.create_dataset("w", data=a, chunks=(1, 1000000), compression="gzip")
+    d.attrs["missing_value"] = np.float32(12345.0)
+v = a[a != 12345.0].astype("f8")
+json.dump({"count": int(a.size), "non_fill": int(v.size), "min": float(v.min()),
+           "max": float(v.max()), "mean": float(v.mean())}, open(sys.argv[1] + "/wide.json", "w"))
+"#,
+        &dir,
+    );
+    let want: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("wide.json")).unwrap()).unwrap();
+    let w = dir.join("wide.h5");
+    let out = ok(&["stats", w.to_str().unwrap(), "w"]);
+    check_stats(&out, &want, "wide");
+    assert_eq!(stat_lines(&out)["blocks"], "6", "{out}");
+    assert_eq!(stat_lines(&out)["fill_source"], "attribute missing_value");
+
     // not numeric, not a dataset
     let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/dtypes_latest.h5");
     let (code, _, err) = h5rs(&["stats", fx.to_str().unwrap(), "/"]);

@@ -3,7 +3,8 @@
 //!
 //! The dataset is read in blocks of rows along its first axis (whole rows
 //! of chunks, about 16 MiB of `f64` per block), so datasets larger than
-//! memory can be summarised. Values equal to the fill value, and NaN, are
+//! memory can be summarised; when one row is itself larger than that, the
+//! blocks run along a later axis. Values equal to the fill value, and NaN, are
 //! missing; the statistics are over the other values.
 
 use h5rs::hl::value::decode_value;
@@ -128,26 +129,35 @@ impl Acc {
     }
 }
 
-/// Rows of the first axis per block: `given`, else whole chunk rows
-/// adding up to about [`BLOCK_BYTES`] (at least one row of chunks).
-fn block_rows(d: &Dataset, given: Option<u64>) -> u64 {
+/// How the dataset is cut into blocks: the axis blocks run along and how
+/// many of its indices a block takes. With `given`, that many rows of the
+/// first axis; else the first axis whose trailing elements (one index of
+/// it) fit in [`BLOCK_BYTES`], taking whole chunks along it and about
+/// [`BLOCK_BYTES`] per block; the axes before it are read one index at a
+/// time.
+fn plan(d: &Dataset, given: Option<u64>) -> (usize, u64) {
     if let Some(n) = given {
-        return n.max(1);
+        return (0, n.max(1));
     }
-    let shape = d.shape();
-    let row: u64 = shape
-        .iter()
-        .skip(1)
-        .map(|&n| n as u64)
-        .product::<u64>()
-        .max(1);
-    let by_bytes = (BLOCK_BYTES / row.saturating_mul(8)).max(1);
-    match d.chunks().and_then(|c| c.first().copied()) {
+    let shape: Vec<u64> = d.shape().iter().map(|&n| n as u64).collect();
+    let trailing = |k: usize| -> u64 {
+        shape
+            .iter()
+            .skip(k + 1)
+            .fold(1u64, |a, &n| a.saturating_mul(n))
+            .max(1)
+    };
+    let mut axis = 0;
+    while axis + 1 < shape.len() && trailing(axis).saturating_mul(8) > BLOCK_BYTES {
+        axis += 1;
+    }
+    let by_bytes = (BLOCK_BYTES / trailing(axis).saturating_mul(8)).max(1);
+    match d.chunks().and_then(|c| c.get(axis).copied()) {
         Some(c) if c > 0 => {
             let c = c as u64;
-            (by_bytes / c).max(1).saturating_mul(c)
+            (axis, (by_bytes / c).max(1).saturating_mul(c))
         }
-        _ => by_bytes,
+        _ => (axis, by_bytes),
     }
 }
 
@@ -180,15 +190,25 @@ pub fn run(path: &str, obj: &str, fill: Option<f64>, block: Option<u64>) -> h5rs
             acc.add(&d.read_raw_vec::<f64>()?, &fill.values);
             blocks = 1;
         } else {
-            let rows = block_rows(&d, block);
-            let mut start = 0u64;
-            while start < shape[0] {
+            let (axis, step) = plan(&d, block);
+            // every index of the axes before `axis`, then blocks along it
+            let outer = shape[..axis].iter().fold(1u64, |a, &n| a.saturating_mul(n));
+            for o in 0..outer {
                 let mut sel = Selection::all(&shape);
-                sel.dims[0].start = start;
-                sel.dims[0].count = rows.min(shape[0] - start);
-                acc.add(&d.read_selection_vec::<f64>(&sel)?, &fill.values);
-                blocks += 1;
-                start += sel.dims[0].count;
+                let mut r = o;
+                for k in (0..axis).rev() {
+                    sel.dims[k].start = r % shape[k];
+                    sel.dims[k].count = 1;
+                    r /= shape[k];
+                }
+                let mut start = 0u64;
+                while start < shape[axis] {
+                    sel.dims[axis].start = start;
+                    sel.dims[axis].count = step.min(shape[axis] - start);
+                    acc.add(&d.read_selection_vec::<f64>(&sel)?, &fill.values);
+                    blocks += 1;
+                    start += sel.dims[axis].count;
+                }
             }
         }
     }
