@@ -396,3 +396,71 @@ json.dump({"count": int(a.size), "non_fill": int(v.size), "min": float(v.min()),
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("not a dataset"), "{err}");
 }
+
+/// `ls -r -a` on every corpus file, corrupt ones included: status 0 or 1
+/// (an error naming the file), never a panic or abort.
+#[test]
+fn ls_attrs_never_crash_on_corpus() {
+    let c = gpm().join("..");
+    let manifest = std::fs::read_to_string(c.join("MANIFEST.tsv")).unwrap();
+    let mut bad = Vec::new();
+    let mut n = 0;
+    for p in manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .filter(|p| !p.is_empty())
+    {
+        let f = c.join(p);
+        let (code, _, err) = h5rs(&["ls", "-r", "-a", f.to_str().unwrap()]);
+        n += 1;
+        if !(code == 0 || (code == 1 && err.contains("h5rs:"))) {
+            bad.push(format!("{p}: status {code}: {err}"));
+        }
+    }
+    assert!(n > 10);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// `stats` and `dump --slice` on every dataset of the fixtures: numeric
+/// ones give figures, others a clear error; nothing panics.
+#[test]
+fn stats_and_slices_on_fixtures() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut bad = Vec::new();
+    let mut numeric = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let f = e.unwrap().path();
+        if f.extension().is_none_or(|x| x != "h5") {
+            continue;
+        }
+        let fs = f.to_str().unwrap();
+        let listing = ok(&["ls", "-r", fs]);
+        for l in listing.lines() {
+            let mut w = l.split_whitespace();
+            let (Some(name), Some("Dataset")) = (w.next(), w.next()) else {
+                continue;
+            };
+            for args in [
+                vec!["stats", fs, name],
+                vec!["stats", fs, name, "--block-rows", "1"],
+                vec!["dump", fs, name, "--slice", "-1:"],
+                vec!["dump", fs, name, "--slice", "::2"],
+            ] {
+                let (code, out, err) = h5rs(&args);
+                match code {
+                    0 => {
+                        if args[0] == "stats" {
+                            numeric += 1;
+                            assert!(out.contains("non_fill: "), "{out}");
+                        }
+                    }
+                    1 if err.contains("h5rs:") => {}
+                    c => bad.push(format!("{args:?}: status {c}: {err}")),
+                }
+            }
+        }
+    }
+    assert!(numeric > 10, "{numeric}");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
