@@ -1,12 +1,16 @@
-//! `h5rs dump FILE [PATH]`: objects, attributes and (abbreviated) values.
+//! `h5rs dump FILE [PATH]`: objects, attributes and (abbreviated) values;
+//! `h5rs dump FILE PATH --slice TEXT`: the values of a numpy-style slice.
 
 use std::collections::HashSet;
 
-use h5rs::{Attribute, Dataset, File, Group, LinkTarget, Object, Value};
+use h5rs::{Attribute, Dataset, Datatype, File, Group, LinkTarget, Object, Value};
+use ndarray::{ArrayD, SliceInfoElem};
 
 const SHOW: usize = 20;
 
-fn show_value(v: &Value) -> String {
+/// One value as text: numbers as Rust prints them (shortest round trip),
+/// strings quoted.
+pub fn show_value(v: &Value) -> String {
     match v {
         Value::Int(i) => i.to_string(),
         Value::UInt(u) => u.to_string(),
@@ -156,5 +160,254 @@ pub fn run(path: &str, obj: Option<&str>) -> h5rs::Result<()> {
                 Ok(())
             }
         },
+    }
+}
+
+/// A short text of an attribute's value: strings and numbers shown
+/// (`f32` values as `f32`), long strings and arrays cut (with the number
+/// of values).
+pub fn short_attr_value(a: &Attribute) -> String {
+    const ITEMS: usize = 8;
+    let single = matches!(a.dtype(), Datatype::Float { size: 4, .. });
+    const CHARS: usize = 60;
+    if a.is_null() {
+        return "(empty)".into();
+    }
+    let cut = |s: String| -> String {
+        if s.chars().count() > CHARS {
+            let head: String = s.chars().take(CHARS).collect();
+            format!("{head}...")
+        } else {
+            s
+        }
+    };
+    let one = |v: &Value| -> String {
+        match v {
+            Value::FixedString(_) | Value::String(_) => {
+                let t = v.as_str().unwrap_or_default();
+                let q = format!("{t:?}");
+                if q.chars().count() > CHARS {
+                    let head: String = t.chars().take(CHARS).collect();
+                    format!("{head:?}... ({} chars)", t.chars().count())
+                } else {
+                    q
+                }
+            }
+            other => cut(cell(other, single)),
+        }
+    };
+    match a.read_raw::<Value>() {
+        Ok(v) if a.shape().is_empty() => v.first().map(one).unwrap_or_default(),
+        Ok(v) => {
+            let mut parts: Vec<String> = v.iter().take(ITEMS).map(one).collect();
+            if v.len() > ITEMS {
+                parts.push(format!("... ({} values)", v.len()));
+            }
+            format!("[{}]", parts.join(", "))
+        }
+        Err(e) => format!("<error: {e}>"),
+    }
+}
+
+/// Parses numpy-style slice text: axes separated by commas, each
+/// `start:stop`, `start:stop:step`, `:` or a single index (which drops its
+/// axis); parts of a range may be left out; negative numbers count from
+/// the end. Empty text selects everything.
+pub fn parse_slice(text: &str) -> h5rs::Result<Vec<SliceInfoElem>> {
+    let bad = |why: &str| h5rs::Error::usage(format!("bad slice {text:?}: {why}"));
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(Vec::new());
+    }
+    let num = |s: &str, what: &str| -> h5rs::Result<Option<isize>> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse::<isize>()
+            .map(Some)
+            .map_err(|_| bad(&format!("{what} {s:?} is not an integer")))
+    };
+    let mut out = Vec::new();
+    for (axis, part) in t.split(',').enumerate() {
+        let fields: Vec<&str> = part.split(':').collect();
+        let e = match fields.as_slice() {
+            [i] => match num(i, "index")? {
+                Some(i) => SliceInfoElem::Index(i),
+                None => return Err(bad(&format!("axis {axis} is empty"))),
+            },
+            [a, b] => SliceInfoElem::Slice {
+                start: num(a, "start")?.unwrap_or(0),
+                end: num(b, "stop")?,
+                step: 1,
+            },
+            [a, b, c] => {
+                let step = num(c, "step")?.unwrap_or(1);
+                if step <= 0 {
+                    return Err(bad(&format!(
+                        "step {step} on axis {axis}: only positive steps are supported"
+                    )));
+                }
+                SliceInfoElem::Slice {
+                    start: num(a, "start")?.unwrap_or(0),
+                    end: num(b, "stop")?,
+                    step,
+                }
+            }
+            _ => return Err(bad(&format!("axis {axis} has more than two ':'"))),
+        };
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// Text of one selected value; `f32` data are printed as `f32` (their
+/// shortest round trip) rather than widened.
+fn cell(v: &Value, single: bool) -> String {
+    match v {
+        Value::Float(f) if single => format!("{}", *f as f32),
+        other => show_value(other),
+    }
+}
+
+/// Prints a 2-D array of texts as a table, right-aligned per column.
+fn print_table(cells: &ndarray::ArrayView2<String>) {
+    let cols = cells.ncols();
+    let mut width = vec![0usize; cols];
+    for row in cells.rows() {
+        for (w, c) in width.iter_mut().zip(row.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for row in cells.rows() {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&width)
+            .map(|(c, w)| format!("{c:>w$}"))
+            .collect();
+        println!("{}", line.join(" ").trim_end());
+    }
+}
+
+fn print_array(a: &ArrayD<String>) {
+    match a.ndim() {
+        0 => println!("{}", a.iter().next().cloned().unwrap_or_default()),
+        1 => println!("[{}]", a.iter().cloned().collect::<Vec<_>>().join(", ")),
+        2 => {
+            if let Ok(t) = a.view().into_dimensionality::<ndarray::Ix2>() {
+                print_table(&t);
+            }
+        }
+        n => {
+            // one table per index of the leading axes, headed by its index
+            let lead = &a.shape()[..n - 2];
+            let total: usize = lead.iter().product();
+            for k in 0..total {
+                let mut idx = vec![0usize; lead.len()];
+                let mut r = k;
+                for (i, &m) in lead.iter().enumerate().rev() {
+                    idx[i] = r % m;
+                    r /= m;
+                }
+                let mut view = a.view();
+                for &i in &idx {
+                    view = view.index_axis_move(ndarray::Axis(0), i);
+                }
+                let head: Vec<String> = idx
+                    .iter()
+                    .map(|i| i.to_string())
+                    .chain([":".to_string(), ":".to_string()])
+                    .collect();
+                if k > 0 {
+                    println!();
+                }
+                println!("[{}]", head.join(", "));
+                if let Ok(t) = view.into_dimensionality::<ndarray::Ix2>() {
+                    print_table(&t);
+                }
+            }
+        }
+    }
+}
+
+/// `dump --slice`: reads the slice `text` of dataset `obj` and prints a
+/// header line (dataset, slice, type, result shape) then the values: one
+/// value for a single element, a list for 1-D, a table (a row per line)
+/// for 2-D, and tables headed by their leading indices for more.
+pub fn run_slice(path: &str, obj: Option<&str>, text: &str) -> h5rs::Result<()> {
+    let elems = parse_slice(text)?;
+    let obj = obj.ok_or_else(|| h5rs::Error::usage("--slice needs a dataset path"))?;
+    let file = File::open(path)?;
+    let d = match file.object(obj)? {
+        Object::Dataset(d) => d,
+        _ => return Err(h5rs::Error::usage(format!("{obj} is not a dataset"))),
+    };
+    if d.is_null() {
+        return Err(h5rs::Error::usage(format!(
+            "{obj} has no data (null dataspace)"
+        )));
+    }
+    if elems.len() > d.ndim() {
+        return Err(h5rs::Error::usage(format!(
+            "bad slice {text:?}: {} axes given, {obj} has {}",
+            elems.len(),
+            d.ndim()
+        )));
+    }
+    let a = d.read_slice_dyn::<Value, _>(&elems)?;
+    let single = matches!(d.dtype(), Datatype::Float { size: 4, .. });
+    let shape: Vec<String> = a.shape().iter().map(|n| n.to_string()).collect();
+    println!(
+        "{obj}[{text}] {} shape {{{}}}",
+        d.dtype().canonical(),
+        shape.join(", ")
+    );
+    print_array(&a.map(|v| cell(v, single)));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::SliceInfoElem as E;
+
+    #[test]
+    fn slice_text() {
+        let r = parse_slice("705:716, 400:411:2,-3,:,::3,-5:").unwrap();
+        assert_eq!(
+            r,
+            vec![
+                E::Slice {
+                    start: 705,
+                    end: Some(716),
+                    step: 1
+                },
+                E::Slice {
+                    start: 400,
+                    end: Some(411),
+                    step: 2
+                },
+                E::Index(-3),
+                E::Slice {
+                    start: 0,
+                    end: None,
+                    step: 1
+                },
+                E::Slice {
+                    start: 0,
+                    end: None,
+                    step: 3
+                },
+                E::Slice {
+                    start: -5,
+                    end: None,
+                    step: 1
+                },
+            ]
+        );
+        assert!(parse_slice("").unwrap().is_empty());
+        for bad in ["a:b", "1:2:0", "1:2:-1", "1:2:3:4", "1,,2", "1.5"] {
+            assert!(parse_slice(bad).is_err(), "{bad}");
+        }
     }
 }

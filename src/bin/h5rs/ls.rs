@@ -1,8 +1,45 @@
-//! `h5rs ls [-r] FILE [PATH]`: members with kind, shape, type and storage.
+//! `h5rs ls [-r] [-a] FILE [PATH]`: members with kind, shape, type and
+//! storage; with `-a` each object's attributes indented under it.
 
 use std::collections::HashSet;
 
-use h5rs::{Dataset, File, Group, LinkTarget, Object};
+use h5rs::{Attribute, Dataset, File, Group, LinkTarget, Object};
+
+use crate::dump::short_attr_value;
+
+/// Prints attributes, one per line: `@name type shape = value`.
+fn print_attrs(attrs: h5rs::Result<Vec<Attribute>>, indent: &str) {
+    match attrs {
+        Ok(attrs) => {
+            for a in attrs {
+                let shape = if a.is_null() {
+                    "null".to_string()
+                } else if a.shape().is_empty() {
+                    "scalar".to_string()
+                } else {
+                    let d: Vec<String> = a.shape().iter().map(|n| n.to_string()).collect();
+                    format!("{{{}}}", d.join(", "))
+                };
+                println!(
+                    "{indent}@{} {} {shape} = {}",
+                    a.name(),
+                    a.dtype().canonical(),
+                    short_attr_value(&a)
+                );
+            }
+        }
+        Err(e) => println!("{indent}<attributes: {e}>"),
+    }
+}
+
+/// The listing options.
+#[derive(Clone, Copy)]
+struct Opts {
+    recursive: bool,
+    attrs: bool,
+}
+
+const ATTR_INDENT: &str = "    ";
 
 fn describe_dataset(d: &Dataset) -> String {
     let shape = if d.is_null() {
@@ -51,7 +88,7 @@ fn describe_dataset(d: &Dataset) -> String {
     s
 }
 
-fn list(g: &Group, prefix: &str, recursive: bool, seen: &mut HashSet<u64>) -> h5rs::Result<()> {
+fn list(g: &Group, prefix: &str, o: Opts, seen: &mut HashSet<u64>) -> h5rs::Result<()> {
     if !seen.insert(g.addr()) {
         return Ok(());
     }
@@ -68,17 +105,30 @@ fn list(g: &Group, prefix: &str, recursive: bool, seen: &mut HashSet<u64>) -> h5
             LinkTarget::Hard(addr) => match g.file().object_at_path(*addr, &format!("/{name}")) {
                 Ok(Object::Group(child)) => {
                     println!("{name:<30} Group");
-                    if recursive {
-                        list(&child, &format!("{name}/"), true, seen)?;
+                    if o.attrs {
+                        print_attrs(child.attrs(), ATTR_INDENT);
+                    }
+                    if o.recursive {
+                        list(&child, &format!("{name}/"), o, seen)?;
                     }
                 }
-                Ok(Object::Dataset(d)) => println!("{name:<30} {}", describe_dataset(&d)),
-                Ok(Object::Datatype(t)) => println!(
-                    "{name:<30} Type {}",
-                    t.dtype()
-                        .map(|d| d.canonical())
-                        .unwrap_or_else(|e| e.to_string())
-                ),
+                Ok(Object::Dataset(d)) => {
+                    println!("{name:<30} {}", describe_dataset(&d));
+                    if o.attrs {
+                        print_attrs(d.attrs(), ATTR_INDENT);
+                    }
+                }
+                Ok(Object::Datatype(t)) => {
+                    println!(
+                        "{name:<30} Type {}",
+                        t.dtype()
+                            .map(|d| d.canonical())
+                            .unwrap_or_else(|e| e.to_string())
+                    );
+                    if o.attrs {
+                        print_attrs(t.attrs(), ATTR_INDENT);
+                    }
+                }
                 Err(e) => println!("{name:<30} error: {e}"),
             },
         }
@@ -86,18 +136,35 @@ fn list(g: &Group, prefix: &str, recursive: bool, seen: &mut HashSet<u64>) -> h5
     Ok(())
 }
 
-pub fn run(path: &str, obj: Option<&str>, recursive: bool) -> h5rs::Result<()> {
+/// Lists `obj` (default: the root group) of the file at `path`; with
+/// `attrs`, a listed group's own attributes come first, under a line
+/// naming it.
+pub fn run(path: &str, obj: Option<&str>, recursive: bool, attrs: bool) -> h5rs::Result<()> {
     let file = File::open(path)?;
+    let o = Opts { recursive, attrs };
+    let group = |g: &Group, name: &str| -> h5rs::Result<()> {
+        if attrs {
+            println!("{name:<30} Group");
+            print_attrs(g.attrs(), ATTR_INDENT);
+        }
+        list(g, "", o, &mut HashSet::new())
+    };
     match obj {
-        None => list(&file.root()?, "", recursive, &mut HashSet::new()),
+        None => group(&file.root()?, "/"),
         Some(p) => match file.object(p)? {
-            Object::Group(g) => list(&g, "", recursive, &mut HashSet::new()),
+            Object::Group(g) => group(&g, p),
             Object::Dataset(d) => {
                 println!("{:<30} {}", p, describe_dataset(&d));
+                if attrs {
+                    print_attrs(d.attrs(), ATTR_INDENT);
+                }
                 Ok(())
             }
             Object::Datatype(t) => {
                 println!("{:<30} Type {}", p, t.dtype()?.canonical());
+                if attrs {
+                    print_attrs(t.attrs(), ATTR_INDENT);
+                }
                 Ok(())
             }
         },

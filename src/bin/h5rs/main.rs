@@ -4,6 +4,7 @@ mod bench;
 mod canon;
 mod dump;
 mod ls;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,9 @@ enum Cmd {
         /// Recurse into subgroups.
         #[arg(short, long)]
         recursive: bool,
+        /// Also list each object's attributes (name, type, shape, value).
+        #[arg(short, long)]
+        attrs: bool,
         /// The HDF5 file.
         file: String,
         /// The group or dataset to list (default: the root group).
@@ -30,10 +34,33 @@ enum Cmd {
     },
     /// Print objects, attributes and values (large arrays abbreviated).
     Dump {
+        /// Print only this slice of the dataset, numpy style, one entry per
+        /// axis: `start:stop`, `start:stop:step`, an index or `:`; negative
+        /// indices count from the end; missing axes mean `:`
+        /// (e.g. `--slice '705:716,400:411'`).
+        #[arg(short, long, allow_hyphen_values = true)]
+        slice: Option<String>,
         /// The HDF5 file.
         file: String,
         /// The object to dump (default: everything).
         path: Option<String>,
+    },
+    /// Count, non-fill count, min, max and mean of a numeric dataset, read
+    /// block by block along its first axis.
+    Stats {
+        /// The value marking missing data (default: the `_FillValue`, then
+        /// `CodeMissingValue` or `missing_value` attribute, then the fill
+        /// value of the dataset). NaN always counts as missing.
+        #[arg(long, allow_hyphen_values = true)]
+        fill: Option<f64>,
+        /// Rows (along the first axis) per read (default: whole chunks,
+        /// about 16 MiB).
+        #[arg(long)]
+        block_rows: Option<u64>,
+        /// The HDF5 file.
+        file: String,
+        /// The dataset.
+        path: String,
     },
     /// Print the canonical dump (one JSON object per line).
     Canon {
@@ -55,10 +82,23 @@ fn main() -> ExitCode {
     let (file, r) = match &cli.cmd {
         Cmd::Ls {
             recursive,
+            attrs,
             file,
             path,
-        } => (file, ls::run(file, path.as_deref(), *recursive)),
-        Cmd::Dump { file, path } => (file, dump::run(file, path.as_deref())),
+        } => (file, ls::run(file, path.as_deref(), *recursive, *attrs)),
+        Cmd::Dump { slice, file, path } => (
+            file,
+            match slice {
+                None => dump::run(file, path.as_deref()),
+                Some(s) => dump::run_slice(file, path.as_deref(), s),
+            },
+        ),
+        Cmd::Stats {
+            fill,
+            block_rows,
+            file,
+            path,
+        } => (file, stats::run(file, path, *fill, *block_rows)),
         Cmd::Canon { file } => (file, canon::run(file)),
         Cmd::Bench { workload, args } => (workload, bench::run(workload, args)),
     };
