@@ -54,10 +54,18 @@ fn dimension_lists_resolve_to_scales_that_point_back() {
                     let Object::Dataset(scale) = f.object_at(addr).unwrap() else {
                         panic!("{rel} {path}: dimension {dim} refers to a non-dataset");
                     };
-                    let class = scale.attr("CLASS").unwrap().read_scalar::<String>().unwrap();
+                    let class = scale
+                        .attr("CLASS")
+                        .unwrap()
+                        .read_scalar::<String>()
+                        .unwrap();
                     assert_eq!(class, "DIMENSION_SCALE", "{rel} {path}");
                     // the scale lists (dataset, dimension) pairs that use it
-                    let back = scale.attr("REFERENCE_LIST").unwrap().read_raw::<Value>().unwrap();
+                    let back = scale
+                        .attr("REFERENCE_LIST")
+                        .unwrap()
+                        .read_raw::<Value>()
+                        .unwrap();
                     let found = back.iter().any(|rec| match rec {
                         Value::Compound(m) => {
                             let index = match m[1].1 {
@@ -69,7 +77,10 @@ fn dimension_lists_resolve_to_scales_that_point_back() {
                         }
                         _ => false,
                     });
-                    assert!(found, "{rel} {path}: scale does not point back for dim {dim}");
+                    assert!(
+                        found,
+                        "{rel} {path}: scale does not point back for dim {dim}"
+                    );
                     checked += 1;
                 }
             }

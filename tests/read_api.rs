@@ -383,3 +383,18 @@ fn in_memory_files_read_like_mapped_ones() {
         );
     }
 }
+
+#[test]
+fn object_comments() {
+    let corpus = std::env::var_os("H5RS_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+        .join("corpus/hdf5-testfiles/tobjref.h5");
+    let f = File::open(corpus).unwrap();
+    let g = f.object("Group1").unwrap();
+    assert_eq!(g.comment().unwrap().as_deref(), Some("Foo!"));
+    assert_eq!(
+        f.object("Group1/Dataset1").unwrap().comment().unwrap(),
+        None
+    );
+}

@@ -43,6 +43,14 @@ impl ObjectData {
         }
     }
 
+    /// The object comment (header message 0x0d), if any.
+    pub(crate) fn comment(&self) -> Result<Option<String>> {
+        Ok(self.message(msg::COMMENT)?.map(|(b, _)| {
+            let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+            String::from_utf8_lossy(&b[..end]).into_owned()
+        }))
+    }
+
     pub(crate) fn attributes(&self) -> Result<Vec<Attribute>> {
         let file = &self.file;
         let ctx = file.inner.ctx();
@@ -197,6 +205,14 @@ impl Object {
     /// `Format` on malformed attribute storage.
     pub fn attrs(&self) -> Result<Vec<Attribute>> {
         self.data().attributes()
+    }
+
+    /// The object's comment (`H5Oset_comment`), if it has one.
+    ///
+    /// # Errors
+    /// `Format` when the comment message is malformed.
+    pub fn comment(&self) -> Result<Option<String>> {
+        self.data().comment()
     }
 }
 

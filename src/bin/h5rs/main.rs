@@ -77,7 +77,26 @@ enum Cmd {
     },
 }
 
+/// A reader closing the pipe early (`h5rs dump f.h5 | head`) ends the
+/// output: exit quietly, as Unix tools do, instead of reporting a panic.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let (file, r) = match &cli.cmd {
         Cmd::Ls {
