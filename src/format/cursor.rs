@@ -247,6 +247,129 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The write side of [`Cursor`]: appends fields with the file's widths to
+/// a growing buffer. Lengths not known yet are written as placeholders and
+/// back-patched with the `patch_*` methods.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    buf: Vec<u8>,
+    sizes: Sizes,
+}
+
+impl Encoder {
+    /// An empty encoder for a file with these widths.
+    pub fn new(sizes: Sizes) -> Self {
+        Encoder {
+            buf: Vec::new(),
+            sizes,
+        }
+    }
+
+    /// The file's widths.
+    pub fn sizes(&self) -> Sizes {
+        self.sizes
+    }
+
+    /// Bytes written so far.
+    pub fn position(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The bytes written.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The bytes written, taken.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// One byte.
+    pub fn u8(&mut self, v: u8) -> &mut Self {
+        self.buf.push(v);
+        self
+    }
+
+    /// Little-endian u16.
+    pub fn u16(&mut self, v: u16) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+
+    /// Little-endian u32.
+    pub fn u32(&mut self, v: u32) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+
+    /// Little-endian u64.
+    pub fn u64(&mut self, v: u64) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+
+    /// The low `n` bytes (0 to 8) of `v`, little-endian.
+    pub fn uint(&mut self, v: u64, n: usize) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_le_bytes()[..n.min(8)]);
+        self
+    }
+
+    /// A file address; `None` writes the undefined (all ones) address.
+    pub fn address(&mut self, a: Option<u64>) -> &mut Self {
+        let v = a.unwrap_or(self.sizes.undefined_address());
+        self.uint(v, self.sizes.offset as usize)
+    }
+
+    /// A length field ("size of lengths" bytes).
+    pub fn length(&mut self, v: u64) -> &mut Self {
+        self.uint(v, self.sizes.length as usize)
+    }
+
+    /// Raw bytes.
+    pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(b);
+        self
+    }
+
+    /// `n` zero bytes.
+    pub fn zeros(&mut self, n: usize) -> &mut Self {
+        self.buf.resize(self.buf.len() + n, 0);
+        self
+    }
+
+    /// Zero bytes up to the next multiple of `align` from the start.
+    pub fn pad_to(&mut self, align: usize) -> &mut Self {
+        let rem = self.buf.len() % align;
+        if rem != 0 {
+            self.zeros(align - rem);
+        }
+        self
+    }
+
+    /// Overwrites the little-endian u16 at `pos` (written earlier).
+    pub fn patch_u16(&mut self, pos: usize, v: u16) {
+        if let Some(d) = self.buf.get_mut(pos..pos + 2) {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    /// Overwrites the little-endian u32 at `pos` (written earlier).
+    pub fn patch_u32(&mut self, pos: usize, v: u32) {
+        if let Some(d) = self.buf.get_mut(pos..pos + 4) {
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    /// Overwrites the `n`-byte little-endian integer at `pos`.
+    pub fn patch_uint(&mut self, pos: usize, v: u64, n: usize) {
+        let n = n.min(8);
+        if let Some(d) = self.buf.get_mut(pos..pos + n) {
+            d.copy_from_slice(&v.to_le_bytes()[..n]);
+        }
+    }
+}
+
 /// A little-endian unsigned integer from up to 8 bytes.
 pub fn le_uint(s: &[u8]) -> u64 {
     s.iter()
@@ -278,6 +401,28 @@ mod tests {
         assert_eq!(c.cstr().unwrap(), b"a");
         let e = c.u8().unwrap_err();
         assert!(e.to_string().contains("0x72"), "{e}");
+    }
+
+    #[test]
+    fn encoder_round_trips_through_cursor() {
+        let s = Sizes::new(4, 2).unwrap();
+        let mut e = Encoder::new(s);
+        e.u16(0x0201)
+            .length(0x0403)
+            .address(Some(0x08070605))
+            .address(None);
+        let at = e.position();
+        e.u32(0).bytes(b"a\0").pad_to(8);
+        e.patch_u32(at, 0xdeadbeef);
+        let b = e.into_bytes();
+        assert_eq!(b.len(), 24);
+        let mut c = Cursor::new(&b, 0, s);
+        assert_eq!(c.u16().unwrap(), 0x0201);
+        assert_eq!(c.length().unwrap(), 0x0403);
+        assert_eq!(c.address_field().unwrap(), Some(0x08070605));
+        assert_eq!(c.address_field().unwrap(), None);
+        assert_eq!(c.u32().unwrap(), 0xdeadbeef);
+        assert_eq!(c.cstr().unwrap(), b"a");
     }
 
     #[test]
