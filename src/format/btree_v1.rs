@@ -8,6 +8,12 @@
 //! ```
 //! Group keys are a heap offset (L); chunk keys are chunk size (4), filter
 //! mask (4) and one 8-byte offset per dimension plus one.
+//!
+//! libhdf5 allocates every node, leaf or not, with room for `2K` children
+//! and zero-fills the unused key and child slots ([`NodeImage::encode`]
+//! does the same). For group trees K is the superblock's group internal K
+//! at every level (the group leaf K sizes symbol table nodes instead); for
+//! chunk trees it is the indexed storage K.
 
 use std::collections::HashSet;
 

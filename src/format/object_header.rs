@@ -10,6 +10,16 @@
 //! ```
 //! Continuation messages (type 0x10) chain further chunks; the chain is
 //! followed with cycle detection and the limits on chunks and messages.
+//!
+//! Writing, as libhdf5 does (checked byte for byte against the fixtures):
+//! the v1 prefix is 12 bytes padded to 16, and its message count counts
+//! every message of every chunk, NIL and continuation messages included;
+//! v1 message data is padded to 8 and the padded size is stored. The space
+//! left at the end of a chunk is one NIL message, or in v2 a gap of zero
+//! bytes when less than a message header remains. The v2 chunk 0 size
+//! takes the fewest of 1, 2, 4 or 8 bytes that hold it. [`RawHeader`]
+//! keeps what a re-encode needs (chunks, NIL and continuation messages,
+//! the prefix fields); [`HeaderPrefix`] encodes.
 
 use std::collections::{HashSet, VecDeque};
 

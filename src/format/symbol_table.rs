@@ -6,6 +6,10 @@
 //!        | reserved (4) | scratch pad (16)
 //! SNOD:  "SNOD" | version 1 | reserved | symbols used (2) | entries ...
 //! ```
+//!
+//! libhdf5 allocates every node with room for `2 * group leaf K` entries
+//! and zero-fills the unused ones ([`encode_node`] does the same), and
+//! zero-fills the unused bytes of each entry's scratch pad.
 
 use super::FileCtx;
 use super::cursor::{Cursor, Encoder, Sizes};

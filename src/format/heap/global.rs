@@ -6,6 +6,9 @@
 //!          | data, padded to a multiple of 8 bytes
 //! ```
 //! Object index 0 is the collection's free space and ends the list.
+//! libhdf5 writes the free-space object's size as the whole free space, its
+//! own header included, creates collections of at least 4096 bytes, and
+//! stores reference count 0 for variable-length data.
 
 use crate::error::{Error, Result};
 use crate::format::FileCtx;

@@ -4,6 +4,10 @@
 //! "HEAP" | version 0 | reserved (3) | data segment size (L)
 //!        | offset to head of free list (L) | data segment address (O)
 //! ```
+//! A free block in the data segment starts with the offset of the next
+//! free block (L) and its own size (L). Where the spec says "undefined
+//! address" for the end of the free list, libhdf5 writes 1
+//! ([`FREE_LIST_END`]), in the header and in a block's "next" field.
 
 use crate::error::{Error, Result};
 use crate::format::FileCtx;
