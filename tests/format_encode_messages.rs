@@ -182,3 +182,36 @@ fn shared_refs_exact() {
     eprintln!("shared references: {exact}/{total} byte-exact");
     assert_eq!(exact, total);
 }
+
+#[test]
+#[ignore]
+fn dump_kind() {
+    let k: u16 = std::env::var("KIND").unwrap().parse().unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for m in fixture_messages().iter().filter(|m| m.kind == k) {
+        if seen.insert(m.data.clone()) {
+            eprintln!("{} {:02x?}", m.file, m.data);
+        }
+    }
+}
+
+#[test]
+fn fill_value_exact() {
+    use h5rs::format::fill_value::FillValue;
+    let (exact, total) = check(msg::FILL, |m| {
+        Some(FillValue::decode(&mut cur(m)).ok()?.encode(m.data[0]))
+    });
+    assert_eq!(exact, total);
+}
+
+#[test]
+fn filter_pipeline_exact() {
+    use h5rs::format::filter_pipeline;
+    let (exact, total) = check(msg::FILTER_PIPELINE, |m| {
+        Some(filter_pipeline::encode(
+            &filter_pipeline::decode(&mut cur(m)).ok()?,
+            m.data[0],
+        ))
+    });
+    assert_eq!(exact, total);
+}
