@@ -215,3 +215,16 @@ fn filter_pipeline_exact() {
     });
     assert_eq!(exact, total);
 }
+
+#[test]
+fn link_exact() {
+    use h5rs::format::link::Link;
+    let (exact, total) = check(msg::LINK, |m| {
+        Some(
+            Link::from_message(&m.data, m.addr, m.sizes)
+                .ok()?
+                .encode(m.sizes),
+        )
+    });
+    assert_eq!(exact, total);
+}
