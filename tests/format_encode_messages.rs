@@ -228,3 +228,16 @@ fn link_exact() {
     });
     assert_eq!(exact, total);
 }
+
+#[test]
+fn layout_exact() {
+    use h5rs::format::layout::Layout;
+    let (exact, total) = check(msg::LAYOUT, |m| {
+        Some(
+            Layout::from_message(&m.data, m.addr, m.sizes)
+                .ok()?
+                .encode(m.data[0], m.sizes),
+        )
+    });
+    assert_eq!(exact, total);
+}
