@@ -241,3 +241,16 @@ fn layout_exact() {
     });
     assert_eq!(exact, total);
 }
+
+#[test]
+fn attribute_exact() {
+    use h5rs::format::attribute::AttributeMessage;
+    let (exact, total) = check(msg::ATTRIBUTE, |m| {
+        Some(
+            AttributeMessage::decode(&mut cur(m))
+                .ok()?
+                .encode(m.data[0]),
+        )
+    });
+    assert_eq!(exact, total);
+}
