@@ -271,3 +271,44 @@ fn datatype_exact() {
     });
     assert_eq!(exact, total);
 }
+
+/// The datatypes and dataspaces inside attribute messages re-encode too.
+#[test]
+fn attribute_parts_exact() {
+    use h5rs::format::attribute::AttributeMessage;
+    use h5rs::format::dataspace::Dataspace;
+    use h5rs::format::datatype::Datatype;
+    let mut exact = 0;
+    let mut total = 0;
+    for m in fixture_messages() {
+        if m.kind != msg::ATTRIBUTE || m.flags & 0x02 != 0 {
+            continue;
+        }
+        let a = AttributeMessage::decode(&mut cur(&m)).unwrap();
+        if !a.shared_type {
+            total += 1;
+            let dt = Datatype::from_message(&a.dtype, m.addr, m.sizes).unwrap();
+            let req = if a.dtype[0] >> 4 == 5 && a.dtype[0] & 0x0f != 11 {
+                5
+            } else {
+                1
+            };
+            if dt.encode(req) == a.dtype {
+                exact += 1;
+            } else {
+                eprintln!("attribute type {} {:02x?}", m.file, a.dtype);
+            }
+        }
+        if !a.shared_space {
+            total += 1;
+            let s = Dataspace::from_message(&a.space, m.addr, m.sizes).unwrap();
+            if s.encode(a.space[0], m.sizes) == a.space {
+                exact += 1;
+            } else {
+                eprintln!("attribute space {} {:02x?}", m.file, a.space);
+            }
+        }
+    }
+    eprintln!("attribute parts: {exact}/{total} byte-exact");
+    assert_eq!(exact, total);
+}
