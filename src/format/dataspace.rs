@@ -9,7 +9,7 @@
 //! ```
 //! A max dimension of all ones (`H5S_UNLIMITED`) means unlimited.
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, Encoder};
 use crate::error::{Error, Result};
 
 /// Kind of dataspace.
@@ -117,6 +117,47 @@ impl Dataspace {
         })
     }
 
+    /// Encodes the message in `version` 1 (what libhdf5 writes with the
+    /// earliest format bounds: no permutation, scalar as rank 0, a null
+    /// space is not representable and is written as scalar) or 2 (the
+    /// latest bounds). A simple space always carries its maximum
+    /// dimensions, as libhdf5 writes them; unlimited ones are all ones.
+    pub fn encode(&self, version: u8, sizes: super::Sizes) -> Vec<u8> {
+        let mut e = Encoder::new(sizes);
+        let simple = self.kind == SpaceKind::Simple;
+        let rank = if simple { self.dims.len() } else { 0 };
+        let flags = u8::from(simple && rank > 0);
+        e.u8(if version <= 1 { 1 } else { 2 })
+            .u8(rank as u8)
+            .u8(flags);
+        if version <= 1 {
+            e.zeros(5);
+        } else {
+            e.u8(match self.kind {
+                SpaceKind::Scalar => 0,
+                SpaceKind::Simple => 1,
+                SpaceKind::Null => 2,
+            });
+        }
+        if simple {
+            for &d in &self.dims {
+                e.length(d);
+            }
+            if flags & 1 != 0 {
+                let unlimited = if sizes.length >= 8 {
+                    u64::MAX
+                } else {
+                    (1u64 << (8 * sizes.length as u32)) - 1
+                };
+                for i in 0..rank {
+                    let m = self.max_dims.get(i).copied().flatten();
+                    e.length(m.unwrap_or(unlimited));
+                }
+            }
+        }
+        e.into_bytes()
+    }
+
     /// Decodes a dataspace message held in `data` at `addr`.
     pub fn from_message(data: &[u8], addr: u64, sizes: super::Sizes) -> Result<Dataspace> {
         let mut c = Cursor::new(data, addr, sizes);
@@ -128,6 +169,52 @@ impl Dataspace {
 mod tests {
     use super::*;
     use crate::format::Sizes;
+    use proptest::prelude::*;
+
+    fn space() -> impl Strategy<Value = Dataspace> {
+        prop_oneof![
+            Just(Dataspace::scalar()),
+            Just(Dataspace {
+                kind: SpaceKind::Null,
+                dims: vec![],
+                max_dims: vec![],
+            }),
+            prop::collection::vec((0u64..1 << 40, prop::option::of(0u64..1 << 40)), 1..6).prop_map(
+                |v| Dataspace {
+                    kind: SpaceKind::Simple,
+                    dims: v.iter().map(|x| x.0).collect(),
+                    max_dims: v.iter().map(|x| x.1).collect(),
+                }
+            ),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(s in space(), v in 1u8..=2) {
+            let b = s.encode(v, Sizes::DEFAULT);
+            let back = Dataspace::from_message(&b, 0, Sizes::DEFAULT).unwrap();
+            if v == 1 && s.kind == SpaceKind::Null {
+                prop_assert_eq!(back, Dataspace::scalar());
+            } else {
+                prop_assert_eq!(back, s);
+            }
+        }
+    }
+
+    #[test]
+    fn encode_v1_v2_bytes() {
+        let s = Dataspace {
+            kind: SpaceKind::Simple,
+            dims: vec![3],
+            max_dims: vec![None],
+        };
+        let mut want = vec![1u8, 1, 1, 0, 0, 0, 0, 0];
+        want.extend(3u64.to_le_bytes());
+        want.extend(u64::MAX.to_le_bytes());
+        assert_eq!(s.encode(1, Sizes::DEFAULT), want);
+        assert_eq!(Dataspace::scalar().encode(2, Sizes::DEFAULT), [2, 0, 0, 0]);
+    }
 
     #[test]
     fn v1_simple_with_unlimited() {

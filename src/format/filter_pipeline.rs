@@ -8,7 +8,7 @@
 //!     | flags (2) | value count (2) | [name] | values (4 each)
 //! ```
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, Encoder};
 use crate::error::{Error, Result};
 
 /// Filter identifiers of the filters libhdf5 ships.
@@ -101,10 +101,96 @@ pub fn decode(c: &mut Cursor) -> Result<Vec<FilterInfo>> {
     Ok(out)
 }
 
+/// Encodes a filter pipeline message in `version` 1 (what libhdf5 writes
+/// with the earliest format bounds) or 2 (the latest).
+///
+/// v1 stores every name with its NUL, padded to 8 bytes (the name length
+/// field holds the padded length) and pads an odd number of values with 4
+/// zero bytes. v2 stores a name (with its NUL, unpadded) only for filter
+/// identifiers 256 and up, and no value padding.
+pub fn encode(filters: &[FilterInfo], version: u8) -> Vec<u8> {
+    let mut e = Encoder::new(super::Sizes::DEFAULT);
+    let v1 = version <= 1;
+    e.u8(if v1 { 1 } else { 2 }).u8(filters.len() as u8);
+    if v1 {
+        e.zeros(6);
+    }
+    for f in filters {
+        let name_len = if f.name.is_empty() {
+            0
+        } else if v1 {
+            (f.name.len() + 1).div_ceil(8) * 8
+        } else {
+            f.name.len() + 1
+        };
+        e.u16(f.id);
+        let has_name = v1 || f.id >= 256;
+        if has_name {
+            e.u16(name_len as u16);
+        }
+        e.u16(f.flags).u16(f.params.len() as u16);
+        if has_name && name_len > 0 {
+            e.bytes(f.name.as_bytes()).zeros(name_len - f.name.len());
+        }
+        for &p in &f.params {
+            e.u32(p);
+        }
+        if v1 && f.params.len() % 2 == 1 {
+            e.zeros(4);
+        }
+    }
+    e.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::format::Sizes;
+    use proptest::prelude::*;
+
+    fn filter(v1: bool) -> impl Strategy<Value = FilterInfo> {
+        (
+            any::<u16>(),
+            "[a-z0-9]{0,20}",
+            0u16..2,
+            prop::collection::vec(any::<u32>(), 0..8),
+        )
+            .prop_map(move |(id, name, flags, params)| FilterInfo {
+                name: if v1 || id >= 256 { name } else { String::new() },
+                id,
+                flags,
+                params,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip_v1(fs in prop::collection::vec(filter(true), 0..5)) {
+            let b = encode(&fs, 1);
+            prop_assert_eq!(decode(&mut Cursor::new(&b, 0, Sizes::DEFAULT)).unwrap(), fs);
+        }
+
+        #[test]
+        fn round_trip_v2(fs in prop::collection::vec(filter(false), 0..5)) {
+            let b = encode(&fs, 2);
+            prop_assert_eq!(decode(&mut Cursor::new(&b, 0, Sizes::DEFAULT)).unwrap(), fs);
+        }
+    }
+
+    #[test]
+    fn encode_v2_lzf() {
+        let f = FilterInfo {
+            id: 32000,
+            name: "lzf".into(),
+            flags: 1,
+            params: vec![4, 261, 200],
+        };
+        let mut want = vec![2u8, 1, 0x00, 0x7d, 4, 0, 1, 0, 3, 0, b'l', b'z', b'f', 0];
+        for p in [4u32, 261, 200] {
+            want.extend(p.to_le_bytes());
+        }
+        assert_eq!(encode(&[f], 2), want);
+    }
 
     #[test]
     fn v1_shuffle_deflate() {

@@ -11,7 +11,7 @@
 //!        | index info | address (O); virtual: address (O) | index (4)
 //! ```
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, Encoder, bytes_for};
 use crate::error::{Error, Result};
 
 /// How a chunked dataset indexes its chunks.
@@ -216,6 +216,101 @@ impl Layout {
         }
     }
 
+    /// Encodes the layout message in `version` 3 (what libhdf5 writes with
+    /// the earliest format bounds: compact, contiguous, or chunked with a
+    /// v1 B-tree), 4 (the latest bounds: chunked with any index, virtual)
+    /// or 5 (libhdf5 2.0's chunked layout, same fields as 4). Versions 1
+    /// and 2 are not written: they are raised to 3. A virtual layout needs
+    /// at least version 4 and is raised to it.
+    ///
+    /// In v4/v5 the chunk dimensions (with the element size last) take the
+    /// fewest bytes that hold the largest of them, as libhdf5 chooses.
+    /// A contiguous layout with no known size writes 0.
+    pub fn encode(&self, version: u8, sizes: super::Sizes) -> Vec<u8> {
+        let mut e = Encoder::new(sizes);
+        let v = version.clamp(3, 5);
+        match self {
+            Layout::Compact { data } => {
+                e.u8(v).u8(0).u16(data.len() as u16).bytes(data);
+            }
+            Layout::Contiguous { address, size } => {
+                e.u8(v).u8(1).address(*address).length(size.unwrap_or(0));
+            }
+            Layout::Chunked(ch) if v == 3 => {
+                e.u8(3)
+                    .u8(2)
+                    .u8(ch.dims.len() as u8 + 1)
+                    .address(ch.address);
+                for &d in ch.dims.iter().chain([&ch.element_size]) {
+                    e.u32(d as u32);
+                }
+            }
+            Layout::Chunked(ch) => {
+                let filtered = match ch.index {
+                    ChunkIndexKind::Single { filtered } => filtered,
+                    _ => None,
+                };
+                let flags =
+                    u8::from(ch.dont_filter_partial_edges) | u8::from(filtered.is_some()) << 1;
+                let all = || ch.dims.iter().chain([&ch.element_size]).copied();
+                let width = bytes_for(all().max().unwrap_or(0));
+                e.u8(v)
+                    .u8(2)
+                    .u8(flags)
+                    .u8(ch.dims.len() as u8 + 1)
+                    .u8(width as u8);
+                for d in all() {
+                    e.uint(d, width);
+                }
+                match ch.index {
+                    // a v1 B-tree has no v4 index type: write it as the
+                    // v2 B-tree libhdf5 would choose for the same dataset
+                    ChunkIndexKind::BTreeV1 => {
+                        e.u8(5).u32(4096).u8(100).u8(40);
+                    }
+                    ChunkIndexKind::Single { filtered } => {
+                        e.u8(1);
+                        if let Some((size, mask)) = filtered {
+                            e.length(size).u32(mask);
+                        }
+                    }
+                    ChunkIndexKind::Implicit => {
+                        e.u8(2);
+                    }
+                    ChunkIndexKind::FixedArray { page_bits } => {
+                        e.u8(3).u8(page_bits);
+                    }
+                    ChunkIndexKind::ExtensibleArray {
+                        max_bits,
+                        index_elements,
+                        min_pointers,
+                        min_elements,
+                        page_bits,
+                    } => {
+                        e.u8(4)
+                            .u8(max_bits)
+                            .u8(index_elements)
+                            .u8(min_pointers)
+                            .u8(min_elements)
+                            .u8(page_bits);
+                    }
+                    ChunkIndexKind::BTreeV2 {
+                        node_size,
+                        split,
+                        merge,
+                    } => {
+                        e.u8(5).u32(node_size).u8(split).u8(merge);
+                    }
+                }
+                e.address(ch.address);
+            }
+            Layout::Virtual { address, index } => {
+                e.u8(v.max(4)).u8(3).address(*address).u32(*index);
+            }
+        }
+        e.into_bytes()
+    }
+
     /// Decodes a layout message held in `data` at `addr`.
     pub fn from_message(data: &[u8], addr: u64, sizes: super::Sizes) -> Result<Layout> {
         let mut c = Cursor::new(data, addr, sizes);
@@ -251,6 +346,85 @@ fn chunked(
 mod tests {
     use super::*;
     use crate::format::Sizes;
+    use proptest::prelude::*;
+
+    fn index() -> impl Strategy<Value = ChunkIndexKind> {
+        prop_oneof![
+            prop::option::of((0u64..1 << 40, any::<u32>()))
+                .prop_map(|filtered| ChunkIndexKind::Single { filtered }),
+            Just(ChunkIndexKind::Implicit),
+            any::<u8>().prop_map(|page_bits| ChunkIndexKind::FixedArray { page_bits }),
+            any::<[u8; 5]>().prop_map(|b| ChunkIndexKind::ExtensibleArray {
+                max_bits: b[0],
+                index_elements: b[1],
+                min_pointers: b[2],
+                min_elements: b[3],
+                page_bits: b[4],
+            }),
+            (any::<u32>(), any::<u8>(), any::<u8>()).prop_map(|(node_size, split, merge)| {
+                ChunkIndexKind::BTreeV2 {
+                    node_size,
+                    split,
+                    merge,
+                }
+            }),
+        ]
+    }
+
+    fn addr() -> impl Strategy<Value = Option<u64>> {
+        prop::option::of(0u64..1 << 48)
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip_simple(data in prop::collection::vec(any::<u8>(), 0..100),
+                             a in addr(), size in 0u64..1 << 40, v in 3u8..=5) {
+            for l in [Layout::Compact { data: data.clone() },
+                      Layout::Contiguous { address: a, size: Some(size) }] {
+                let b = l.encode(v, Sizes::DEFAULT);
+                prop_assert_eq!(Layout::from_message(&b, 0, Sizes::DEFAULT).unwrap(), l);
+            }
+        }
+
+        #[test]
+        fn round_trip_chunked(dims in prop::collection::vec(1u64..1 << 31, 1..5),
+                              element_size in 1u64..1 << 16, index in index(), a in addr(),
+                              edges in any::<bool>(), v in 3u8..=5) {
+            let ch = ChunkedLayout {
+                version: v,
+                dims,
+                element_size,
+                index: if v == 3 { ChunkIndexKind::BTreeV1 } else { index },
+                address: a,
+                dont_filter_partial_edges: edges && v > 3,
+            };
+            let l = Layout::Chunked(ch);
+            let b = l.encode(v, Sizes::DEFAULT);
+            prop_assert_eq!(Layout::from_message(&b, 0, Sizes::DEFAULT).unwrap(), l);
+        }
+
+        #[test]
+        fn round_trip_virtual(a in addr(), index in any::<u32>()) {
+            let l = Layout::Virtual { address: a, index };
+            let b = l.encode(4, Sizes::DEFAULT);
+            prop_assert_eq!(Layout::from_message(&b, 0, Sizes::DEFAULT).unwrap(), l);
+        }
+    }
+
+    #[test]
+    fn encode_v4_fixed_array() {
+        let l = Layout::Chunked(ChunkedLayout {
+            version: 4,
+            dims: vec![10, 300],
+            element_size: 8,
+            index: ChunkIndexKind::FixedArray { page_bits: 10 },
+            address: Some(0x800),
+            dont_filter_partial_edges: false,
+        });
+        let mut want = vec![4u8, 2, 0, 3, 2, 10, 0, 0x2c, 1, 8, 0, 3, 10];
+        want.extend(0x800u64.to_le_bytes());
+        assert_eq!(l.encode(4, Sizes::DEFAULT), want);
+    }
 
     #[test]
     fn v3_contiguous() {

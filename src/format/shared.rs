@@ -10,7 +10,7 @@
 //! v3: version 3 | type (1 heap, 2 header) | heap ID (8) or address (O)
 //! ```
 
-use super::cursor::Cursor;
+use super::cursor::{Cursor, Encoder};
 use crate::error::{Error, Result};
 
 /// Where a shared message's real bytes live.
@@ -44,6 +44,28 @@ impl SharedRef {
             },
             v => Err(Error::format(format!("shared message: version {v}"), at)),
         }
+    }
+}
+
+impl SharedRef {
+    /// Encodes the reference in `version` 2 (what libhdf5 writes with the
+    /// earliest format bounds; only header references exist there) or 3.
+    /// The type byte is 2 for a header and 1 for the shared-message heap.
+    /// A heap ID asked for in version 2 is written as version 3, the only
+    /// one that can hold it.
+    pub fn encode(&self, version: u8, sizes: super::Sizes) -> Vec<u8> {
+        let mut e = Encoder::new(sizes);
+        match *self {
+            SharedRef::Header(a) => {
+                e.u8(if version <= 2 { 2 } else { 3 })
+                    .u8(2)
+                    .address(Some(a));
+            }
+            SharedRef::Heap(id) => {
+                e.u8(3).u8(1).bytes(&id);
+            }
+        }
+        e.into_bytes()
     }
 }
 
@@ -84,6 +106,26 @@ pub fn read_table(ctx: &super::FileCtx, addr: u64, count: usize) -> Result<Vec<S
 mod tests {
     use super::*;
     use crate::format::Sizes;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn round_trip(a in 0u64..1 << 48, id in any::<[u8; 8]>(), heap in any::<bool>(),
+                      v in 2u8..=3) {
+            let r = if heap { SharedRef::Heap(id) } else { SharedRef::Header(a) };
+            let b = r.encode(v, Sizes::DEFAULT);
+            prop_assert_eq!(SharedRef::decode(&mut Cursor::new(&b, 0, Sizes::DEFAULT)).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn encode_bytes() {
+        let mut want = vec![2u8, 2];
+        want.extend(800u64.to_le_bytes());
+        assert_eq!(SharedRef::Header(800).encode(2, Sizes::DEFAULT), want);
+        let b = SharedRef::Heap([1, 2, 3, 4, 5, 6, 7, 8]).encode(3, Sizes::DEFAULT);
+        assert_eq!(b, [3, 1, 1, 2, 3, 4, 5, 6, 7, 8]);
+    }
 
     #[test]
     fn v1_reference_holds_a_symbol_table_entry() {
