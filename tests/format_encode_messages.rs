@@ -7,7 +7,6 @@ use h5rs::format::object_header::{ObjectHeader, msg};
 use h5rs::format::superblock::Superblock;
 use h5rs::format::{FileCtx, Sizes};
 use h5rs::{File, Limits};
-use std::collections::BTreeMap;
 
 /// One header message as stored.
 struct Stored {
@@ -79,20 +78,6 @@ fn same(stored: &[u8], encoded: &[u8]) -> bool {
     stored.len() >= encoded.len()
         && &stored[..encoded.len()] == encoded
         && stored[encoded.len()..].iter().all(|&b| b == 0)
-}
-
-/// Counts of (message type, version byte) in the fixtures.
-#[test]
-#[ignore]
-fn census() {
-    let mut count: BTreeMap<(u16, u8), usize> = BTreeMap::new();
-    for m in fixture_messages() {
-        *count
-            .entry((m.kind, m.data.first().copied().unwrap_or(0)))
-            .or_default() += 1;
-    }
-    eprintln!("{count:?}");
-    let _ = (same(&[], &[]), msg::NIL);
 }
 
 /// Runs `enc` over every stored message of `kind`, returns (exact, total)
@@ -181,18 +166,6 @@ fn shared_refs_exact() {
     }
     eprintln!("shared references: {exact}/{total} byte-exact");
     assert_eq!(exact, total);
-}
-
-#[test]
-#[ignore]
-fn dump_kind() {
-    let k: u16 = std::env::var("KIND").unwrap().parse().unwrap();
-    let mut seen = std::collections::BTreeSet::new();
-    for m in fixture_messages().iter().filter(|m| m.kind == k) {
-        if seen.insert(m.data.clone()) {
-            eprintln!("{} {:02x?}", m.file, m.data);
-        }
-    }
 }
 
 #[test]
