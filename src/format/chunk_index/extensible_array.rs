@@ -363,26 +363,7 @@ impl<'a> Walker<'_, 'a> {
         if version != 0 {
             return Err(Error::format(format!("{what}: version {version}"), addr));
         }
-        let client = c.u8()?;
-        if client != self.client {
-            return Err(Error::format(
-                format!(
-                    "{what}: client id {client}, its header says {}",
-                    self.client
-                ),
-                addr,
-            ));
-        }
-        let back = c.address_field()?;
-        if back != Some(self.header_addr) {
-            return Err(Error::format(
-                format!(
-                    "{what}: header address {back:?} is not the header at {:#x}",
-                    self.header_addr
-                ),
-                addr,
-            ));
-        }
+        super::check_block_owner(c, what, addr, self.client, self.header_addr)?;
         Ok(())
     }
 

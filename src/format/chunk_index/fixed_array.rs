@@ -315,23 +315,7 @@ fn read_data_block(
         return Err(Error::format(format!("{WHAT}: version {version}"), dblock));
     }
     checksum::verify(block, WHAT, dblock)?;
-    let client = c.u8()?;
-    if client != header.client_id {
-        return Err(Error::format(
-            format!(
-                "{WHAT}: client id {client}, its header says {}",
-                header.client_id
-            ),
-            dblock,
-        ));
-    }
-    let back = c.address_field()?;
-    if back != Some(header_addr) {
-        return Err(Error::format(
-            format!("{WHAT}: header address {back:?} is not the header at {header_addr:#x}"),
-            dblock,
-        ));
-    }
+    super::check_block_owner(&mut c, WHAT, dblock, header.client_id, header_addr)?;
     let Some(page_entries) = page_entries else {
         for index in 0..count {
             if let Some(e) = format.decode(&mut c)? {

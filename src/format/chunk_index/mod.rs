@@ -74,6 +74,33 @@ impl IndexParams<'_> {
     }
 }
 
+/// Checks what every fixed- and extensible-array block holds after its
+/// version byte: the client id (0 unfiltered chunks, 1 filtered) and the
+/// address of the header that owns the block.
+pub(crate) fn check_block_owner(
+    c: &mut crate::format::cursor::Cursor,
+    what: &str,
+    addr: u64,
+    client: u8,
+    header_addr: u64,
+) -> Result<()> {
+    let found = c.u8()?;
+    if found != client {
+        return Err(Error::format(
+            format!("{what}: client id {found}, its header says {client}"),
+            addr,
+        ));
+    }
+    let back = c.address_field()?;
+    if back != Some(header_addr) {
+        return Err(Error::format(
+            format!("{what}: header address {back:?} is not the header at {header_addr:#x}"),
+            addr,
+        ));
+    }
+    Ok(())
+}
+
 /// Converts a row-major linear chunk index into chunk coordinates, given
 /// the number of chunks along each dimension.
 pub fn unlinearize(mut index: u64, per_dim: &[u64]) -> Vec<u64> {
