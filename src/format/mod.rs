@@ -87,6 +87,28 @@ impl<'a> FileCtx<'a> {
         Ok(Cursor::new(self.slice(addr, len, what)?, addr, self.sizes))
     }
 
+    /// The `len` bytes at `addr` as a checksummed block of the newer
+    /// structures: its signature, a version byte that must be 0, and a
+    /// lookup3 checksum in its last 4 bytes are checked, in that order. The
+    /// cursor is left just after the version byte.
+    pub fn checksummed_block(
+        &self,
+        addr: u64,
+        len: u64,
+        signature: &[u8],
+        what: &str,
+    ) -> Result<Cursor<'a>> {
+        let block = self.slice(addr, len, what)?;
+        let mut c = Cursor::new(block, addr, self.sizes);
+        c.signature(signature, what)?;
+        let version = c.u8()?;
+        if version != 0 {
+            return Err(Error::format(format!("{what}: version {version}"), addr));
+        }
+        checksum::verify(block, what, addr)?;
+        Ok(c)
+    }
+
     /// A cursor from `addr` to the end of the file.
     pub fn cursor_at(&self, addr: u64, what: &str) -> Result<Cursor<'a>> {
         let start = self.start(addr, what)?;

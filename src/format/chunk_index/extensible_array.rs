@@ -125,14 +125,8 @@ impl ExtensibleArrayHeader {
     /// header runs past the end of the file.
     pub fn read(ctx: &FileCtx, addr: u64) -> Result<Self> {
         const WHAT: &str = "extensible array header";
-        let block = ctx.slice(addr, Self::encoded_len(ctx.sizes), WHAT)?;
-        let mut c = Cursor::new(block, addr, ctx.sizes);
-        c.signature(HEADER_SIGNATURE, WHAT)?;
-        let version = c.u8()?;
-        if version != 0 {
-            return Err(Error::format(format!("{WHAT}: version {version}"), addr));
-        }
-        checksum::verify(block, WHAT, addr)?;
+        let mut c =
+            ctx.checksummed_block(addr, Self::encoded_len(ctx.sizes), HEADER_SIGNATURE, WHAT)?;
         Ok(ExtensibleArrayHeader {
             client_id: c.u8()?,
             entry_size: c.u8()?,

@@ -191,14 +191,8 @@ impl FixedArrayHeader {
     /// header runs past the end of the file.
     pub fn read(ctx: &FileCtx, addr: u64) -> Result<Self> {
         const WHAT: &str = "fixed array header";
-        let block = ctx.slice(addr, Self::encoded_len(ctx.sizes), WHAT)?;
-        let mut c = Cursor::new(block, addr, ctx.sizes);
-        c.signature(HEADER_SIGNATURE, WHAT)?;
-        let version = c.u8()?;
-        if version != 0 {
-            return Err(Error::format(format!("{WHAT}: version {version}"), addr));
-        }
-        checksum::verify(block, WHAT, addr)?;
+        let mut c =
+            ctx.checksummed_block(addr, Self::encoded_len(ctx.sizes), HEADER_SIGNATURE, WHAT)?;
         let client_id = c.u8()?;
         let entry_size = c.u8()?;
         let page_bits = c.u8()?;
@@ -307,14 +301,7 @@ fn read_data_block(
         .and_then(|n| n.checked_add(entries_len))
         .and_then(|n| n.checked_add(4))
         .ok_or_else(too_big)?;
-    let block = ctx.slice(dblock, len, WHAT)?;
-    let mut c = Cursor::new(block, dblock, ctx.sizes);
-    c.signature(DATA_BLOCK_SIGNATURE, WHAT)?;
-    let version = c.u8()?;
-    if version != 0 {
-        return Err(Error::format(format!("{WHAT}: version {version}"), dblock));
-    }
-    checksum::verify(block, WHAT, dblock)?;
+    let mut c = ctx.checksummed_block(dblock, len, DATA_BLOCK_SIGNATURE, WHAT)?;
     super::check_block_owner(&mut c, WHAT, dblock, header.client_id, header_addr)?;
     let Some(page_entries) = page_entries else {
         for index in 0..count {
