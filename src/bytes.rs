@@ -31,6 +31,16 @@ pub fn as_bytes_mut<T: Pod>(v: &mut [T]) -> &mut [u8] {
     unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), len) }
 }
 
+/// The bytes of a slice of plain numbers.
+pub fn as_bytes<T: Pod>(v: &[T]) -> &[u8] {
+    let len = std::mem::size_of_val(v);
+    // SAFETY: `T: Pod` is sealed to primitive integers and floats, which
+    // have no padding, so their storage is `len` initialised bytes. The
+    // pointer and length come from a live shared slice, `u8` has alignment
+    // 1, and the returned borrow has the lifetime of `v`.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), len) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

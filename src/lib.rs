@@ -54,5 +54,5 @@ pub use hl::dataset::{Dataset, LayoutClass};
 pub use hl::file::File;
 pub use hl::group::{Group, Link, LinkTarget};
 pub use hl::object::{NamedDatatype, Object};
-pub use hl::types::H5Type;
+pub use hl::types::{H5Type, VlenSink};
 pub use hl::value::Value;

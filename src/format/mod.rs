@@ -5,6 +5,7 @@
 //! the widths and base address fixed by the superblock.
 #![forbid(unsafe_code)]
 
+pub mod alloc;
 pub mod attribute;
 pub mod btree_v1;
 pub mod btree_v2;

@@ -35,6 +35,68 @@ pub trait H5Type: Sized + Send + 'static {
     fn zero() -> Option<Self> {
         None
     }
+
+    /// The file datatype `values` are written as when the caller names
+    /// none: h5py's choice for the same data (`i64` → little-endian 64-bit
+    /// integer, `bool` → h5py's `FALSE`/`TRUE` enumeration, `String` →
+    /// variable-length UTF-8 string, ...). It may depend on the values
+    /// (a fixed-length byte string is as long as the longest one).
+    ///
+    /// # Errors
+    /// `Usage` when the type cannot be written without an explicit
+    /// datatype.
+    fn file_type(_values: &[Self]) -> Result<Datatype> {
+        Err(Error::usage(format!(
+            "{} has no default HDF5 type: give the dataset or attribute a datatype",
+            std::any::type_name::<Self>()
+        )))
+    }
+
+    /// Appends the encoding of `self` as one element of `dt` (of
+    /// `dt.size()` bytes) to `out`; variable-length parts go to `heap`.
+    ///
+    /// # Errors
+    /// `Usage` when `self` cannot be stored as `dt` (or does not fit it).
+    fn encode(&self, dt: &Datatype, heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
+        let _ = (heap, out);
+        Err(Error::usage(format!(
+            "cannot write {} as {}",
+            std::any::type_name::<Self>(),
+            crate::array::convert::describe(dt)
+        )))
+    }
+
+    /// Appends the encoding of every value of `values` as elements of `dt`.
+    /// The default encodes one element at a time; plain numbers copy.
+    ///
+    /// # Errors
+    /// As [`H5Type::encode`].
+    fn encode_all(
+        values: &[Self],
+        dt: &Datatype,
+        heap: &mut dyn VlenSink,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        out.reserve(values.len().saturating_mul(dt.size()));
+        for v in values {
+            v.encode(dt, heap, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the variable-length parts of elements go when they are written:
+/// the global heap of the file being written.
+pub trait VlenSink {
+    /// Stores `bytes` (a string's bytes, or a sequence's encoded elements)
+    /// as one global heap object and returns the element encoding that
+    /// refers to it: the sequence length `len` (elements, or bytes for a
+    /// string), the collection address and the object index, in the file's
+    /// widths (4 + size of offsets + 4 bytes).
+    ///
+    /// # Errors
+    /// `Io` when the heap cannot be written.
+    fn put(&mut self, len: u32, bytes: &[u8]) -> Result<Vec<u8>>;
 }
 
 macro_rules! numeric_h5type {
@@ -51,6 +113,29 @@ macro_rules! numeric_h5type {
             }
             fn zero() -> Option<Self> {
                 Some(0 as $t)
+            }
+            fn file_type(_values: &[Self]) -> Result<Datatype> {
+                Ok(<$t as NativeNumber>::native_datatype())
+            }
+            fn encode(&self, dt: &Datatype, heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
+                Self::encode_all(std::slice::from_ref(self), dt, heap, out)
+            }
+            fn encode_all(
+                values: &[Self],
+                dt: &Datatype,
+                _heap: &mut dyn VlenSink,
+                out: &mut Vec<u8>,
+            ) -> Result<()> {
+                if same_repr::<$t>(dt) {
+                    out.extend_from_slice(crate::bytes::as_bytes(values));
+                    Ok(())
+                } else {
+                    Err(Error::usage(format!(
+                        "cannot write {} as {}",
+                        stringify!($t),
+                        crate::array::convert::describe(dt)
+                    )))
+                }
             }
         }
     )*};
