@@ -56,3 +56,7 @@ pub use hl::group::{Group, Link, LinkTarget};
 pub use hl::object::{NamedDatatype, Object};
 pub use hl::types::{H5Type, VlenSink};
 pub use hl::value::Value;
+pub use hl::writer::Format;
+pub use hl::writer::api::{
+    DatasetBuilder, FileBuilder, IntoMaxShape, IntoShape, MaxDim, Scalar, WriteData, guess_chunk,
+};

@@ -211,7 +211,7 @@ pub enum HeaderPrefix {
 
 impl HeaderPrefix {
     /// True when messages carry a creation order.
-    fn tracked(&self) -> bool {
+    pub fn tracked(&self) -> bool {
         matches!(self, HeaderPrefix::V2(p) if p.track_creation_order)
     }
 

@@ -134,6 +134,42 @@ impl Dataset {
         })
     }
 
+    /// A handle to a dataset of a file being written, made from what the
+    /// writer knows: nothing is read until data is.
+    pub(crate) fn live(
+        data: Arc<ObjectData>,
+        space: Dataspace,
+        dtype: Datatype,
+        layout: Layout,
+        filters: Vec<FilterInfo>,
+        fill: FillValue,
+    ) -> Dataset {
+        Dataset {
+            data,
+            meta: Arc::new(Meta {
+                space,
+                dtype,
+                layout,
+                filters,
+                fill,
+                external: None,
+                chunks: OnceLock::new(),
+                cache: ChunkCache::new(chunk_cache::DEFAULT_CAPACITY),
+                virt: None,
+            }),
+        }
+    }
+
+    /// For a dataset of a file being written: the dataset as the file
+    /// holds it now, when this handle is out of date.
+    fn refreshed(&self) -> Result<Option<Dataset>> {
+        if self.data.needs_refresh() {
+            Ok(Some(Dataset::from_data(self.data.reload()?)?))
+        } else {
+            Ok(None)
+        }
+    }
+
     /// The dataset's path as it was reached.
     pub fn name(&self) -> &str {
         &self.data.path
@@ -149,14 +185,19 @@ impl Dataset {
         &self.data.file
     }
 
-    /// The dataspace.
-    pub fn space(&self) -> &Dataspace {
-        &self.meta.space
+    /// The dataspace (for a file being written, as it is now: a resize
+    /// shows at once).
+    pub fn space(&self) -> Dataspace {
+        if let Some(w) = &self.data.file.writer
+            && let Ok(Some(s)) = w.dataset_space(self.data.addr) {
+                return s;
+            }
+        self.meta.space.clone()
     }
 
     /// Current dimensions (`[]` for scalar and null dataspaces).
     pub fn shape(&self) -> Vec<usize> {
-        self.meta.space.dims.iter().map(|&d| d as usize).collect()
+        self.space().dims.iter().map(|&d| d as usize).collect()
     }
 
     /// Number of dimensions.
@@ -166,7 +207,7 @@ impl Dataset {
 
     /// Number of elements.
     pub fn size(&self) -> usize {
-        self.meta.space.element_count().unwrap_or(u64::MAX) as usize
+        self.space().element_count().unwrap_or(u64::MAX) as usize
     }
 
     /// True for a null dataspace (h5py's `Empty`).
@@ -247,6 +288,9 @@ impl Dataset {
     /// # Errors
     /// `Format` when the chunk index is malformed.
     pub fn storage_size(&self) -> Result<u64> {
+        if let Some(d) = self.refreshed()? {
+            return d.storage_size();
+        }
         Ok(match &self.meta.layout {
             Layout::Compact { data } => data.len() as u64,
             Layout::Contiguous { address: None, .. } => 0,
@@ -272,6 +316,9 @@ impl Dataset {
     /// # Errors
     /// `Format` on malformed attribute storage.
     pub fn attrs(&self) -> Result<Vec<Attribute>> {
+        if let Some(d) = self.refreshed()? {
+            return d.attrs();
+        }
         self.data.attributes()
     }
 
@@ -473,6 +520,9 @@ impl Dataset {
     /// # Errors
     /// `Format` on malformed storage, `Unsupported` for unknown filters.
     pub fn read_raw_selection(&self, sel: &Selection) -> Result<Vec<u8>> {
+        if let Some(d) = self.refreshed()? {
+            return d.read_raw_selection(sel);
+        }
         sel.check(&self.meta.space.dims)?;
         let n = self.sel_bytes(sel)?;
         let mut out = Vec::new();
@@ -488,6 +538,9 @@ impl Dataset {
     /// # Errors
     /// As [`Dataset::read_raw_selection`].
     pub fn read_raw(&self) -> Result<Vec<u8>> {
+        if let Some(d) = self.refreshed()? {
+            return d.read_raw();
+        }
         self.read_raw_selection(&Selection::all(&self.meta.space.dims))
     }
 
@@ -497,6 +550,9 @@ impl Dataset {
     /// As [`Dataset::read_raw_selection`], and `Usage` when the type does
     /// not convert to `T`.
     pub fn read_selection_vec<T: H5Type + Clone>(&self, sel: &Selection) -> Result<Vec<T>> {
+        if let Some(d) = self.refreshed()? {
+            return d.read_selection_vec(sel);
+        }
         sel.check(&self.meta.space.dims)?;
         let dt = &self.meta.dtype;
         if T::is_plain(dt)
@@ -529,6 +585,9 @@ impl Dataset {
     /// # Errors
     /// As [`Dataset::read_selection_vec`].
     pub fn read_dyn<T: H5Type + Clone>(&self) -> Result<ArrayD<T>> {
+        if let Some(d) = self.refreshed()? {
+            return d.read_dyn();
+        }
         let sel = Selection::all(&self.meta.space.dims);
         let v = self.read_selection_vec::<T>(&sel)?;
         ArrayD::from_shape_vec(IxDyn(&sel.out_shape()), v).map_err(|e| Error::usage(e.to_string()))
@@ -549,6 +608,9 @@ impl Dataset {
     /// # Errors
     /// As [`Dataset::read_dyn`].
     pub fn read_raw_vec<T: H5Type + Clone>(&self) -> Result<Vec<T>> {
+        if let Some(d) = self.refreshed()? {
+            return d.read_raw_vec();
+        }
         self.read_selection_vec(&Selection::all(&self.meta.space.dims))
     }
 
@@ -614,6 +676,9 @@ impl Dataset {
         &self,
         slice: S,
     ) -> Result<ArrayD<T>> {
+        if let Some(d) = self.refreshed()? {
+            return d.read_slice_dyn(slice);
+        }
         let sel = Selection::from_slice_elems(slice.as_ref(), &self.meta.space.dims)?;
         let v = self.read_selection_vec::<T>(&sel)?;
         ArrayD::from_shape_vec(IxDyn(&sel.out_shape()), v).map_err(|e| Error::usage(e.to_string()))
@@ -625,6 +690,9 @@ impl Dataset {
     /// # Errors
     /// `Usage` on a scalar or null dataset.
     pub fn iter_rows<T: H5Type + Clone>(&self) -> Result<RowIter<T>> {
+        if let Some(d) = self.refreshed()? {
+            return d.iter_rows();
+        }
         if self.ndim() == 0 {
             return Err(Error::usage("cannot iterate over a scalar dataset"));
         }

@@ -20,6 +20,8 @@ use crate::limits::Limits;
 #[derive(Clone)]
 pub struct File {
     pub(crate) inner: Arc<FileInner>,
+    /// Set when the file is open for writing.
+    pub(crate) writer: Option<Arc<super::writer::Writer>>,
 }
 
 impl std::fmt::Debug for File {
@@ -117,15 +119,54 @@ impl File {
             }
         }
         Ok(File {
-            inner: Arc::new(FileInner {
-                source,
-                sb,
-                limits,
-                path,
-                sohm: OnceLock::new(),
-                global_heaps: Mutex::new(HashMap::new()),
-            }),
+            inner: Self::inner_from_source(source, sb, path, limits),
+            writer: None,
         })
+    }
+
+    fn inner_from_source(
+        source: Source,
+        sb: Superblock,
+        path: Option<PathBuf>,
+        limits: Limits,
+    ) -> Arc<FileInner> {
+        Arc::new(FileInner {
+            source,
+            sb,
+            limits,
+            path,
+            sohm: OnceLock::new(),
+            global_heaps: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A read view of a file being written, as it is on disk now.
+    pub(crate) fn open_view(path: &Path, limits: Limits) -> Result<Arc<FileInner>> {
+        let source = Source::map(path)?;
+        let sb = Superblock::read(source.bytes())?;
+        Ok(Self::inner_from_source(
+            source,
+            sb,
+            Some(path.to_path_buf()),
+            limits,
+        ))
+    }
+
+    /// This handle with the file's current contents: for a file being
+    /// written, a fresh view (after a flush); otherwise itself.
+    pub(crate) fn current(&self) -> Result<File> {
+        match &self.writer {
+            Some(w) => w.view(),
+            None => Ok(self.clone()),
+        }
+    }
+
+    /// True when this view of a file being written is out of date.
+    pub(crate) fn is_stale(&self) -> bool {
+        match &self.writer {
+            Some(w) => !w.is_current(&self.inner),
+            None => false,
+        }
     }
 
     /// The path the file was opened from.

@@ -44,6 +44,16 @@ impl Group {
         Ok(Group { data })
     }
 
+    /// For a group of a file being written: the group as the file holds
+    /// it now, when this handle is out of date.
+    fn refreshed(&self) -> Result<Option<Group>> {
+        if self.data.needs_refresh() {
+            Ok(Some(Group::from_data(self.data.reload()?)?))
+        } else {
+            Ok(None)
+        }
+    }
+
     /// The group's path as it was reached ("/" for the root).
     pub fn name(&self) -> &str {
         &self.data.path
@@ -62,6 +72,9 @@ impl Group {
     /// True when the group keeps links in creation order (h5py's
     /// `track_order=True`).
     pub fn tracks_order(&self) -> Result<bool> {
+        if let Some(g) = self.refreshed()? {
+            return g.tracks_order();
+        }
         let ctx = self.data.file.inner.ctx();
         Ok(match self.data.message(msg::LINK_INFO)? {
             Some((b, a)) => LinkInfo::decode(&mut Cursor::new(&b, a, ctx.sizes))?.track_order,
@@ -75,6 +88,9 @@ impl Group {
     /// # Errors
     /// `Format` when the group's link storage is malformed.
     pub fn links(&self) -> Result<Vec<Link>> {
+        if let Some(g) = self.refreshed()? {
+            return g.links();
+        }
         let file = &self.data.file;
         let ctx = file.inner.ctx();
         let mut links = Vec::new();
@@ -148,6 +164,9 @@ impl Group {
     /// # Errors
     /// As [`Group::links`], and `Format` when a member's header is malformed.
     pub fn members(&self) -> Result<Vec<(String, Object)>> {
+        if let Some(g) = self.refreshed()? {
+            return g.members();
+        }
         let mut out = Vec::new();
         for link in self.links()? {
             if let LinkTarget::Hard(addr) = link.target {
@@ -180,6 +199,9 @@ impl Group {
     /// # Errors
     /// As [`Group::links`].
     pub fn link(&self, name: &str) -> Result<Option<Link>> {
+        if let Some(g) = self.refreshed()? {
+            return g.link(name);
+        }
         if let Some(found) = self.indexed_link(name)? {
             return Ok(found);
         }
@@ -267,6 +289,9 @@ impl Group {
     }
 
     fn resolve(&self, path: &str, depth: u32) -> Result<Object> {
+        if let Some(g) = self.refreshed()? {
+            return g.resolve(path, depth);
+        }
         let limit = self.data.file.inner.ctx().limits.max_link_depth;
         if depth > limit {
             return Err(Error::limit(format!(
@@ -354,6 +379,9 @@ impl Group {
     /// # Errors
     /// `Format` on malformed attribute storage.
     pub fn attrs(&self) -> Result<Vec<Attribute>> {
+        if let Some(g) = self.refreshed()? {
+            return g.attrs();
+        }
         self.data.attributes()
     }
 
@@ -406,6 +434,9 @@ impl Group {
         f: &mut impl FnMut(&str, &Object) -> Option<R>,
         depth: u32,
     ) -> Result<Option<R>> {
+        if let Some(g) = self.refreshed()? {
+            return g.visit_rec(prefix, seen, f, depth);
+        }
         if depth > 4096 {
             return Err(Error::limit("group nesting deeper than 4096"));
         }

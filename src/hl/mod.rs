@@ -8,3 +8,4 @@ pub mod object;
 pub mod types;
 pub mod value;
 mod virtual_ds;
+pub(crate) mod writer;

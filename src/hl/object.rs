@@ -22,6 +22,9 @@ pub(crate) struct ObjectData {
     pub(crate) addr: u64,
     pub(crate) path: String,
     pub(crate) header: ObjectHeader,
+    /// A handle to an object of a file being written whose header is not
+    /// loaded: every read goes through a fresh view.
+    pub(crate) placeholder: bool,
 }
 
 impl ObjectData {
@@ -32,7 +35,35 @@ impl ObjectData {
             addr,
             path,
             header,
+            placeholder: false,
         }))
+    }
+
+    /// A handle to an object of a file being written, not loaded.
+    pub(crate) fn placeholder(file: &File, addr: u64, path: String) -> Arc<ObjectData> {
+        Arc::new(ObjectData {
+            file: file.clone(),
+            addr,
+            path,
+            header: ObjectHeader {
+                addr,
+                version: 1,
+                flags: 0,
+                messages: Vec::new(),
+            },
+            placeholder: true,
+        })
+    }
+
+    /// True when reads must go through a fresh view of the file.
+    pub(crate) fn needs_refresh(&self) -> bool {
+        self.placeholder || self.file.is_stale()
+    }
+
+    /// The object loaded from the file's current contents.
+    pub(crate) fn reload(&self) -> Result<Arc<ObjectData>> {
+        let f = self.file.current()?;
+        ObjectData::load(&f, self.addr, self.path.clone())
     }
 
     /// The bytes of the first message of `kind`, shared ones resolved.

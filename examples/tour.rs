@@ -1,0 +1,170 @@
+//! A tour of h5rs: the steps of an h5py introduction, in Rust.
+//!
+//! Makes `tmp/my_first_hdf5.hdf5` and `tmp/my_second_hdf5.hdf5` (plus
+//! `tmp/my_compressed_hdf5.hdf5`) in the current directory and prints what
+//! each step shows. Run with `cargo run --release --example tour`; pass a
+//! directory to write somewhere else than `tmp`.
+
+use h5rs::{File, Result};
+use ndarray::{Array2, Array3, Ix1, Ix2, Ix3, s};
+
+fn main() -> Result<()> {
+    let dir = std::env::args().nth(1).unwrap_or_else(|| "tmp".to_string());
+    std::fs::create_dir_all(&dir)?;
+    let first = format!("{dir}/my_first_hdf5.hdf5");
+
+    // Step 1: make a file (h5py.File(filename, 'w')), then close it
+    let f = File::create(&first)?;
+    f.close()?;
+    println!(
+        "Step 1: made {first} ({} bytes)",
+        std::fs::metadata(&first)?.len()
+    );
+
+    // Step 2: put something in it: a list of 1000 integers
+    let f = File::create(&first)?;
+    let data: Vec<i64> = (0..1000).collect();
+    f.write_dataset("dataset1", &data)?;
+    f.close()?;
+    println!("Step 2: wrote dataset1 = list(range(1000))");
+
+    // Step 3: opening a dataset reads nothing: the handle is lazy
+    let f = File::open(&first)?;
+    let data2 = f.dataset("dataset1")?;
+    println!("Step 3: {data2:?}");
+
+    // Step 3a: read it all
+    let values = data2.read::<i64, Ix1>()?;
+    println!(
+        "Step 3a: an ndarray of {} values; the first 10: {}",
+        values.len(),
+        values.slice(s![..10])
+    );
+    drop((data2, f));
+
+    // Step 4: groups, nested groups, groups under groups
+    let f = File::create(&first)?;
+    let g1 = f.create_group("first")?;
+    f.create_group("second/third/fourth")?;
+    g1.create_group("nestedfirst")?;
+    g1.create_group("nestedsecond")?;
+    f.create_group("first/nestedthird")?;
+    f.close()?;
+    let f = File::open(&first)?;
+    let mut list_of_groups = Vec::new();
+    f.root()?.visit(|p| {
+        list_of_groups.push(p.to_string());
+        None::<()>
+    })?;
+    println!("Step 4: {list_of_groups:?}");
+    drop(f);
+
+    // Step 5: groups and datasets together
+    let second = format!("{dir}/my_second_hdf5.hdf5");
+    let d1 = Array2::from_shape_fn((100, 10), |(j, i)| (i + j * 10) as i64);
+    let d2 = Array3::from_shape_fn((10, 20, 5), |(a, b, c)| (a * 100 + b * 5 + c) as i64);
+    let f = File::create(&second)?;
+    let g = f.create_group("data")?;
+    g.new_dataset::<i64>()?
+        .shape((100, 10))
+        .with_data(&d1)
+        .create("dataset1")?;
+    // created with a shape only: nothing written yet
+    g.new_dataset::<f32>()?
+        .shape((10, 20, 5))
+        .create("dataset2")?;
+    f.close()?;
+    let f = File::open(&second)?;
+    let r1 = f.dataset("data/dataset1")?.read::<i64, Ix2>()?;
+    let r2 = f.dataset("data/dataset2")?.read::<f32, Ix3>()?;
+    println!(
+        "Step 5: dataset1 {:?}\n{}",
+        r1.shape(),
+        r1.slice(s![..1, ..])
+    );
+    println!(
+        "        dataset2 {:?}\n{}",
+        r2.shape(),
+        r2.slice(s![..1, .., ..])
+    );
+    println!("        (dataset2 is all zeros: it was created but never written)");
+    drop(f);
+
+    // ... so write it: dset2[:] = data2
+    let f = File::create(&second)?;
+    let g = f.create_group("data")?;
+    let dset2 = g
+        .new_dataset::<i64>()?
+        .shape((10, 20, 5))
+        .create("dataset2")?;
+    dset2.write(&d2)?;
+    f.close()?;
+    let f = File::open(&second)?;
+    let r2 = f.dataset("data/dataset2")?.read::<i64, Ix3>()?;
+    println!(
+        "Step 5: dataset2 {:?}\n{}",
+        r2.shape(),
+        r2.slice(s![..1, .., ..])
+    );
+
+    // iterating over a dataset yields its rows
+    println!("Step 5: the rows of data/dataset2:");
+    for row in f.dataset("data/dataset2")?.iter_rows::<i64>()? {
+        println!("{}", row?);
+    }
+    drop(f);
+
+    // Step 9: attributes on groups and datasets
+    let f = File::builder().create(&second)?;
+    f.write_attr("title", "h5rs tour")?;
+    let g = f.create_group("data")?;
+    g.write_attr("instrument", "none: made up numbers")?;
+    let dset1 = g.write_dataset("dataset1", &d1)?;
+    dset1.write_attr("units", "counts")?;
+    dset1.write_attr("scale", &[1.0f64, 0.5, 0.25])?;
+    dset1.write_attr("valid_max", &99i64)?;
+    f.close()?;
+    let f = File::open(&second)?;
+    println!("Step 9: attributes");
+    println!(
+        "  / title = {:?}",
+        f.attr("title")?.read_scalar::<String>()?
+    );
+    let g = f.group("data")?;
+    println!(
+        "  /data instrument = {:?}",
+        g.attr("instrument")?.read_scalar::<String>()?
+    );
+    let ds = g.dataset("dataset1")?;
+    for name in ds.attr_names()? {
+        println!(
+            "  /data/dataset1 {name} = {:?}",
+            ds.attr(&name)?.read_raw::<h5rs::Value>()?
+        );
+    }
+    drop(f);
+
+    // Step 10: transparent compression
+    let comp = format!("{dir}/my_compressed_hdf5.hdf5");
+    let big = Array2::from_shape_fn((10000, 10), |(j, i)| ((i + j * 10) % 1000) as i64);
+    let f = File::create(&comp)?;
+    f.write_dataset("plain", &big)?;
+    f.new_dataset::<i64>()?
+        .deflate(4)
+        .shuffle()
+        .with_data(&big)
+        .create("compressed")?;
+    f.close()?;
+    let f = File::open(&comp)?;
+    let plain = f.dataset("plain")?;
+    let packed = f.dataset("compressed")?;
+    println!(
+        "Step 10: the same {:?} int64 data: {} bytes plain, {} bytes with shuffle + gzip (chunks {:?}); reads back equal: {}",
+        plain.shape(),
+        plain.storage_size()?,
+        packed.storage_size()?,
+        packed.chunks().unwrap_or_default(),
+        packed.read::<i64, Ix2>()? == big
+    );
+    Ok(())
+}

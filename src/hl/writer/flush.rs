@@ -1,0 +1,595 @@
+//! Laying out and writing metadata: object headers with their messages,
+//! symbol tables (v1 B-tree, symbol table nodes, local heap), chunk
+//! indexes, the global heap and the superblock.
+
+use super::Options;
+use super::State;
+use super::model::{
+    ChunkedM, DatasetM, Extent, GroupM, GroupStyle, IndexChoice, Kind, LayoutM, Obj,
+};
+use super::space::Space;
+use crate::error::{Error, Result};
+use crate::format::Sizes;
+use crate::format::attribute::AttributeMessage;
+use crate::format::btree_v1::{NodeImage, NodeType};
+use crate::format::cursor::Encoder;
+use crate::format::fill_value::AllocTime;
+use crate::format::filter_pipeline;
+use crate::format::heap::local::{LocalHeapHeader, encode_data_segment};
+use crate::format::layout::{ChunkIndexKind, ChunkedLayout, Layout};
+use crate::format::link::{Link, LinkTarget};
+use crate::format::messages::{GroupInfo, LinkInfo, SymbolTableMessage};
+use crate::format::object_header::{HeaderPrefix, Message, continuation_message, msg};
+use crate::format::superblock::Superblock;
+use crate::format::symbol_table::{self, Scratch, SymbolTableEntry};
+
+/// libhdf5's defaults for symbol-table groups and chunk B-trees.
+pub(crate) const GROUP_LEAF_K: u16 = 4;
+pub(crate) const GROUP_INTERNAL_K: u16 = 16;
+pub(crate) const CHUNK_K: u16 = 32;
+
+/// Bytes of the superblock for these options.
+pub(crate) fn superblock_len(opts: &Options) -> u64 {
+    let s = opts.sizes();
+    if opts.latest() {
+        // signature, version, sizes, flags, 4 addresses, checksum
+        12 + 4 * s.offset as u64 + 4
+    } else {
+        // 24 fixed bytes, 4 addresses, the root symbol table entry
+        24 + 4 * s.offset as u64 + SymbolTableEntry::size(s.offset) as u64
+    }
+}
+
+/// Bytes of a header's prefix (before chunk 0's messages).
+pub(crate) fn prefix_len(prefix: &HeaderPrefix, chunk0: usize) -> usize {
+    match prefix {
+        HeaderPrefix::V1 { .. } => 16,
+        HeaderPrefix::V2(p) => {
+            let width = match chunk0 {
+                n if n <= 0xff => 1,
+                n if n <= 0xffff => 2,
+                n if n <= 0xffff_ffff => 4,
+                _ => 8,
+            };
+            6 + width
+                + if p.times.is_some() { 16 } else { 0 }
+                + if p.attr_phase_change.is_some() { 4 } else { 0 }
+                + 4 // checksum
+        }
+    }
+}
+
+fn message(kind: u16, flags: u8, data: Vec<u8>) -> Message {
+    Message {
+        kind,
+        flags,
+        creation_order: None,
+        addr: 0,
+        data,
+    }
+}
+
+/// The messages an object starts with, to size its first header chunk.
+pub(crate) fn initial_messages(opts: &Options, obj: &Obj) -> Result<Vec<Message>> {
+    let sizes = opts.sizes();
+    match &obj.kind {
+        Kind::Group(g) => Ok(group_messages(opts, g, Some((0, 0)))),
+        Kind::Dataset(d) => dataset_messages(opts, d, sizes),
+    }
+}
+
+/// A group's own messages (attributes not included). `stab`: the B-tree
+/// and local heap of a symbol-table group.
+fn group_messages(opts: &Options, g: &GroupM, stab: Option<(u64, u64)>) -> Vec<Message> {
+    let sizes = opts.sizes();
+    match g.style {
+        GroupStyle::SymbolTable => {
+            let (btree, heap) = stab.unwrap_or((0, 0));
+            vec![message(
+                msg::SYMBOL_TABLE,
+                0,
+                SymbolTableMessage { btree, heap }.encode(sizes),
+            )]
+        }
+        GroupStyle::Links => {
+            let mut out = vec![
+                message(
+                    msg::LINK_INFO,
+                    0,
+                    LinkInfo {
+                        track_order: g.track_order,
+                        max_creation_index: g.next_order.saturating_sub(1),
+                        index_order: g.track_order,
+                        heap: None,
+                        name_index: None,
+                        order_index: None,
+                    }
+                    .encode(sizes),
+                ),
+                message(msg::GROUP_INFO, 0, GroupInfo::default().encode()),
+            ];
+            for l in &g.links {
+                let link = Link {
+                    name: l.name.clone(),
+                    target: l.target.clone(),
+                    creation_order: g.track_order.then_some(l.order),
+                };
+                out.push(message(msg::LINK, 0, link.encode(sizes)));
+            }
+            out
+        }
+    }
+}
+
+/// The layout message a dataset has now.
+fn layout_of(opts: &Options, d: &DatasetM) -> (Layout, u8) {
+    match &d.layout {
+        LayoutM::Compact(data) => (Layout::Compact { data: data.clone() }, 3),
+        LayoutM::Contiguous { addr } => (
+            Layout::Contiguous {
+                address: *addr,
+                size: Some(d.data_bytes()),
+            },
+            3,
+        ),
+        LayoutM::Chunked(c) => {
+            let (index, version) = match c.index {
+                IndexChoice::BTreeV1 => (ChunkIndexKind::BTreeV1, 3),
+                IndexChoice::Single => {
+                    let filtered = if d.filters.is_empty() {
+                        None
+                    } else {
+                        let (size, mask) = c
+                            .chunks
+                            .values()
+                            .next()
+                            .map_or((0, 0), |l| (l.size, l.mask));
+                        Some((size, mask))
+                    };
+                    (ChunkIndexKind::Single { filtered }, 4)
+                }
+            };
+            let address = match c.index {
+                IndexChoice::Single => c.chunks.values().next().map(|l| l.addr),
+                _ => c.index_addr,
+            };
+            let _ = opts;
+            (
+                Layout::Chunked(ChunkedLayout {
+                    version,
+                    dims: c.dims.clone(),
+                    element_size: d.dtype.size() as u64,
+                    index,
+                    address,
+                    dont_filter_partial_edges: false,
+                }),
+                version,
+            )
+        }
+    }
+}
+
+/// A dataset's own messages (attributes not included), in libhdf5's order.
+fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Message>> {
+    let latest = opts.latest();
+    let mut out = vec![
+        message(
+            msg::DATASPACE,
+            0,
+            d.space.encode(if latest { 2 } else { 1 }, sizes),
+        ),
+        message(msg::DATATYPE, 1, d.dtype.encode(if latest { 3 } else { 1 })),
+    ];
+    let mut fill = d.fill.clone();
+    if fill.alloc_time == AllocTime::Default {
+        fill.alloc_time = match d.layout {
+            LayoutM::Compact(_) => AllocTime::Early,
+            LayoutM::Contiguous { .. } => AllocTime::Late,
+            LayoutM::Chunked(_) => AllocTime::Incremental,
+        };
+    }
+    out.push(message(
+        msg::FILL,
+        1,
+        fill.encode(if latest { 3 } else { 2 }),
+    ));
+    if !d.filters.is_empty() {
+        out.push(message(
+            msg::FILTER_PIPELINE,
+            1,
+            filter_pipeline::encode(&d.filters, if latest { 2 } else { 1 }),
+        ));
+    }
+    let (layout, version) = layout_of(opts, d);
+    if let Layout::Compact { data } = &layout
+        && data.len() > 64 * 1024 - 64 {
+            return Err(Error::usage(format!(
+                "compact dataset of {} bytes: compact storage holds less than 64 KiB",
+                data.len()
+            )));
+        }
+    out.push(message(msg::LAYOUT, 0, layout.encode(version, sizes)));
+    Ok(out)
+}
+
+/// The attribute messages of an object.
+fn attribute_messages(opts: &Options, o: &Obj) -> Vec<Message> {
+    let latest = opts.latest();
+    let sizes = opts.sizes();
+    o.attrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let m = AttributeMessage {
+                name: a.name.clone(),
+                charset: u8::from(!a.name.is_ascii()),
+                dtype: a.dtype.encode(if latest { 3 } else { 1 }),
+                shared_type: false,
+                space: a.space.encode(if latest { 2 } else { 1 }, sizes),
+                shared_space: false,
+                data: a.data.clone(),
+            };
+            let version = if latest || !a.name.is_ascii() { 3 } else { 1 };
+            let mut msg = message(msg::ATTRIBUTE, 0, m.encode(version));
+            if o.track_attr_order {
+                msg.creation_order = Some(i as u16);
+            }
+            msg
+        })
+        .collect()
+}
+
+/// Writes every changed structure, then the superblock.
+pub(crate) fn flush(st: &mut State) -> Result<()> {
+    let sizes = st.opts.sizes();
+    let addrs: Vec<u64> = st
+        .objects
+        .iter()
+        .filter(|(_, o)| o.dirty)
+        .map(|(&a, _)| a)
+        .collect();
+    let mut root_stab = None;
+    for addr in addrs {
+        let Some(mut obj) = st.objects.remove(&addr) else {
+            continue;
+        };
+        let r = write_object(st, &mut obj, sizes);
+        if addr == st.root
+            && let Kind::Group(g) = &obj.kind {
+                root_stab = g.stab;
+            }
+        obj.dirty = r.is_err();
+        st.objects.insert(addr, obj);
+        r?;
+    }
+    if root_stab.is_none()
+        && let Some(Kind::Group(g)) = st.objects.get(&st.root).map(|o| &o.kind) {
+            root_stab = g.stab;
+        }
+    st.gheap.flush(&mut st.space, sizes)?;
+    write_superblock(st, root_stab)
+}
+
+fn write_superblock(st: &mut State, root_stab: Option<(u64, u64)>) -> Result<()> {
+    let opts = st.opts;
+    let sizes = opts.sizes();
+    let sb = Superblock {
+        version: if opts.latest() { 3 } else { 0 },
+        position: opts.userblock,
+        sizes,
+        group_leaf_k: GROUP_LEAF_K,
+        group_internal_k: GROUP_INTERNAL_K,
+        indexed_storage_k: CHUNK_K,
+        flags: 0,
+        base_address: 0,
+        extension: None,
+        eof: st.space.eof,
+        root: st.root,
+        driver_info: None,
+        root_entry: Some(SymbolTableEntry {
+            name_offset: 0,
+            header: st.root,
+            scratch: match root_stab {
+                Some((btree, heap)) if !opts.latest() => Scratch::Group { btree, heap },
+                _ => Scratch::None,
+            },
+        }),
+    };
+    let bytes = sb.encode()?;
+    st.space.write_absolute(opts.userblock, &bytes)
+}
+
+/// Lays out an object's structures and writes its header.
+fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
+    let opts = st.opts;
+    let mut messages = match &mut obj.kind {
+        Kind::Group(g) => {
+            let stab = if g.style == GroupStyle::SymbolTable {
+                Some(write_symbol_table(&mut st.space, g, sizes)?)
+            } else {
+                None
+            };
+            group_messages(&opts, g, stab)
+        }
+        Kind::Dataset(d) => {
+            if let LayoutM::Chunked(c) = &mut d.layout
+                && c.index_dirty {
+                    write_chunk_index(&mut st.space, c, d.dtype.size() as u64, sizes)?;
+                    c.index_dirty = false;
+                }
+            dataset_messages(&opts, d, sizes)?
+        }
+    };
+    messages.extend(attribute_messages(&opts, obj));
+    let prefix = match opts.prefix(obj.track_attr_order) {
+        HeaderPrefix::V1 { .. } => HeaderPrefix::V1 {
+            refcount: obj.refcount.max(1),
+        },
+        p => p,
+    };
+    if prefix.tracked() {
+        for m in &mut messages {
+            if m.creation_order.is_none() {
+                m.creation_order = Some(0);
+            }
+        }
+    }
+    let h = &mut obj.header;
+    let chunks = match prefix.encode(&messages, h.chunk0, &h.conts, sizes) {
+        Ok(c) => c,
+        Err(_) => {
+            // the messages outgrew the header: one new continuation chunk
+            // takes what chunk 0 cannot hold
+            for (a, l) in h.conts.drain(..) {
+                st.space.free(a, l);
+            }
+            let cont = prefix.message_size(&continuation_message(0, 0, sizes));
+            let mut left = h.chunk0;
+            let mut rest = 0usize;
+            let mut spilled = false;
+            for m in &messages {
+                let size = prefix.message_size(m);
+                if !spilled && size + cont <= left {
+                    left -= size;
+                } else {
+                    spilled = true;
+                    rest += size;
+                }
+            }
+            let len = (rest + prefix.continuation_overhead() + 64).div_ceil(8) * 8;
+            let addr = st.space.allocate(len as u64);
+            h.conts.push((addr, len as u64));
+            prefix.encode(&messages, h.chunk0, &h.conts, sizes)?
+        }
+    };
+    let mut targets = vec![h.addr];
+    targets.extend(h.conts.iter().map(|&(a, _)| a));
+    // continuation chunks no longer used are freed
+    let used = chunks.len();
+    if used < targets.len() {
+        for (a, l) in h.conts.drain(used - 1..) {
+            st.space.free(a, l);
+        }
+    }
+    for (bytes, addr) in chunks.iter().zip(targets) {
+        st.space.write(addr, bytes)?;
+    }
+    Ok(())
+}
+
+/// Frees the structures a symbol table last used and writes new ones:
+/// the local heap (its header stays put), symbol table nodes of up to
+/// `2 * GROUP_LEAF_K` entries in name order, and the v1 B-tree over them.
+/// Returns the B-tree root and the heap header address.
+fn write_symbol_table(space: &mut Space, g: &mut GroupM, sizes: Sizes) -> Result<(u64, u64)> {
+    for (a, l) in g.stab_space.drain(..) {
+        space.free(a, l);
+    }
+    let heap_header = match g.heap_header {
+        Some(a) => a,
+        None => {
+            let a = space.allocate(LocalHeapHeader::size(sizes) as u64);
+            g.heap_header = Some(a);
+            a
+        }
+    };
+    let mut order: Vec<usize> = (0..g.links.len()).collect();
+    order.sort_by(|&a, &b| g.links[a].name.as_bytes().cmp(g.links[b].name.as_bytes()));
+    // heap: the empty name at 0, then each name (and soft link value)
+    let mut used: Vec<u8> = vec![0; 8];
+    let mut entries = Vec::with_capacity(order.len());
+    for &i in &order {
+        let l = &g.links[i];
+        let name_offset = used.len() as u64;
+        used.extend_from_slice(l.name.as_bytes());
+        used.push(0);
+        used.resize(used.len().div_ceil(8) * 8, 0);
+        let entry = match &l.target {
+            LinkTarget::Hard(a) => SymbolTableEntry {
+                name_offset,
+                header: *a,
+                scratch: Scratch::None,
+            },
+            LinkTarget::Soft(path) => {
+                let offset = u32::try_from(used.len())
+                    .map_err(|_| Error::usage("group local heap over 4 GiB"))?;
+                used.extend_from_slice(path.as_bytes());
+                used.push(0);
+                used.resize(used.len().div_ceil(8) * 8, 0);
+                SymbolTableEntry {
+                    name_offset,
+                    header: sizes.undefined_address(),
+                    scratch: Scratch::SoftLink { offset },
+                }
+            }
+            _ => {
+                return Err(Error::usage(
+                    "internal: a symbol table cannot hold external links",
+                ));
+            }
+        };
+        entries.push(entry);
+    }
+    let (segment, free_list) = encode_data_segment(&used, used.len(), sizes);
+    let data_addr = space.allocate(segment.len() as u64);
+    space.write(data_addr, &segment)?;
+    g.stab_space.push((data_addr, segment.len() as u64));
+    let header = LocalHeapHeader {
+        data_size: segment.len() as u64,
+        free_list,
+        data_addr,
+    };
+    space.write(heap_header, &header.encode(sizes))?;
+    // symbol table nodes
+    let per_node = 2 * GROUP_LEAF_K as usize;
+    let mut leaves: Vec<(u64, u64, u64)> = Vec::new(); // (addr, first key, last key)
+    let key_of = |e: &SymbolTableEntry| e.name_offset;
+    for part in entries.chunks(per_node) {
+        let bytes = symbol_table::encode_node(part, GROUP_LEAF_K, sizes)?;
+        let a = space.allocate(bytes.len() as u64);
+        space.write(a, &bytes)?;
+        g.stab_space.push((a, bytes.len() as u64));
+        let last = part.last().map_or(0, key_of);
+        leaves.push((a, 0, last));
+    }
+    let key = |v: u64| {
+        let mut e = Encoder::new(sizes);
+        e.length(v);
+        e.into_bytes()
+    };
+    let root = write_btree(
+        space,
+        &mut g.stab_space,
+        NodeType::Group,
+        GROUP_INTERNAL_K,
+        leaves
+            .into_iter()
+            .map(|(a, first, last)| (a, key(first), key(last)))
+            .collect(),
+        key(0),
+        sizes,
+    )?;
+    g.stab = Some((root, heap_header));
+    Ok((root, heap_header))
+}
+
+/// A B-tree child: its address, left key and right key.
+type Child = (u64, Vec<u8>, Vec<u8>);
+
+/// Writes a v1 B-tree over `children` (address, left key, right key), in
+/// key order, nodes of up to `2k` children, and returns the root address.
+/// `empty_key` is the single key of a tree with no children.
+fn write_btree(
+    space: &mut Space,
+    used: &mut Vec<Extent>,
+    kind: NodeType,
+    k: u16,
+    children: Vec<(u64, Vec<u8>, Vec<u8>)>,
+    empty_key: Vec<u8>,
+    sizes: Sizes,
+) -> Result<u64> {
+    let cap = 2 * k as usize;
+    let node_len = NodeImage {
+        level: 0,
+        keys: vec![empty_key.clone()],
+        children: vec![],
+        left: None,
+        right: None,
+    }
+    .encode(kind, k, sizes)?
+    .len() as u64;
+    if children.is_empty() {
+        let img = NodeImage {
+            level: 0,
+            keys: vec![empty_key],
+            children: vec![],
+            left: None,
+            right: None,
+        };
+        let a = space.allocate(node_len);
+        space.write(a, &img.encode(kind, k, sizes)?)?;
+        used.push((a, node_len));
+        return Ok(a);
+    }
+    let mut level_items = children;
+    let mut level = 0u8;
+    loop {
+        let groups: Vec<&[Child]> = level_items.chunks(cap).collect();
+        let addrs: Vec<u64> = groups.iter().map(|_| space.allocate(node_len)).collect();
+        let mut next = Vec::with_capacity(groups.len());
+        for (i, part) in groups.iter().enumerate() {
+            let mut keys: Vec<Vec<u8>> = Vec::with_capacity(part.len() + 1);
+            keys.push(part[0].1.clone());
+            for (j, item) in part.iter().enumerate() {
+                if kind == NodeType::Group || j + 1 == part.len() {
+                    keys.push(item.2.clone());
+                } else {
+                    keys.push(part[j + 1].1.clone());
+                }
+            }
+            let img = NodeImage {
+                level,
+                keys,
+                children: part.iter().map(|c| c.0).collect(),
+                left: i.checked_sub(1).map(|p| addrs[p]),
+                right: addrs.get(i + 1).copied(),
+            };
+            space.write(addrs[i], &img.encode(kind, k, sizes)?)?;
+            used.push((addrs[i], node_len));
+            next.push((addrs[i], part[0].1.clone(), part[part.len() - 1].2.clone()));
+        }
+        if next.len() == 1 {
+            return Ok(next[0].0);
+        }
+        level_items = next;
+        level = level
+            .checked_add(1)
+            .ok_or_else(|| Error::usage("v1 B-tree too deep"))?;
+    }
+}
+
+/// Frees a chunked dataset's old index and writes the new one.
+fn write_chunk_index(space: &mut Space, c: &mut ChunkedM, elem: u64, sizes: Sizes) -> Result<()> {
+    for (a, l) in c.index_space.drain(..) {
+        space.free(a, l);
+    }
+    match c.index {
+        IndexChoice::Single => {
+            c.index_addr = c.chunks.values().next().map(|l| l.addr);
+            Ok(())
+        }
+        IndexChoice::BTreeV1 => {
+            if c.chunks.is_empty() {
+                c.index_addr = None;
+                return Ok(());
+            }
+            let rank = c.dims.len();
+            let key = |coords: &[u64], size: u64, mask: u32, plus: u64| {
+                let mut e = Encoder::new(sizes);
+                e.u32(size as u32).u32(mask);
+                for (d, &s) in coords.iter().enumerate() {
+                    e.u64((s + plus) * c.dims[d]);
+                }
+                e.u64(0);
+                e.into_bytes()
+            };
+            let children: Vec<(u64, Vec<u8>, Vec<u8>)> = c
+                .chunks
+                .iter()
+                .map(|(coords, l)| (l.addr, key(coords, l.size, l.mask, 0), key(coords, 0, 0, 1)))
+                .collect();
+            let _ = elem;
+            let root = write_btree(
+                space,
+                &mut c.index_space,
+                NodeType::Chunk { key_dims: rank + 1 },
+                CHUNK_K,
+                children,
+                key(&vec![0; rank], 0, 0, 0),
+                sizes,
+            )?;
+            c.index_addr = Some(root);
+            Ok(())
+        }
+    }
+}

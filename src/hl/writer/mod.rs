@@ -1,0 +1,489 @@
+//! Writing files: the state behind a `File` created or opened for writing.
+//!
+//! Objects live in memory as a model of what their object headers will
+//! hold ([`model`]); raw data goes to the file as soon as it is written.
+//! Metadata (headers, group B-trees and heaps, chunk indexes, the global
+//! heap, the superblock) is laid out and written on flush ([`flush`]), and
+//! again only for what changed. Reading through a writable file first
+//! flushes, then reads a fresh memory map of the file as any reader would,
+//! so what h5rs reads back is exactly what another process would see.
+
+pub(crate) mod api;
+pub(crate) mod chunks;
+pub(crate) mod flush;
+pub(crate) mod gheap;
+pub(crate) mod model;
+pub(crate) mod space;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use self::gheap::GlobalHeapWriter;
+use self::model::{Attr, GroupM, GroupStyle, HeaderSpace, Kind, LinkM, Obj};
+use self::space::Space;
+use super::file::File;
+use crate::error::{Error, Result};
+use crate::format::Sizes;
+use crate::format::link::LinkTarget;
+use crate::format::object_header::{HeaderPrefix, V2Prefix};
+use crate::limits::Limits;
+
+/// Which structures a new file is written with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// What h5py writes by default (`libver='earliest'`): superblock 0,
+    /// version 1 object headers, symbol-table groups, version 1 B-tree
+    /// chunk indexes. Readable by every libhdf5 since 1.8.
+    #[default]
+    Earliest,
+    /// `libver='latest'`: superblock 3, version 2 object headers, link
+    /// messages, the newer chunk indexes.
+    Latest,
+}
+
+/// How a file is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Options {
+    pub(crate) format: Format,
+    /// Bytes before the superblock (0 or a power of two from 512).
+    pub(crate) userblock: u64,
+    /// Track link and attribute creation order in new groups.
+    pub(crate) track_order: bool,
+}
+
+impl Options {
+    pub(crate) fn latest(&self) -> bool {
+        self.format == Format::Latest
+    }
+
+    pub(crate) fn sizes(&self) -> Sizes {
+        Sizes::DEFAULT
+    }
+
+    /// The header prefix of new objects.
+    pub(crate) fn prefix(&self, track_attr_order: bool) -> HeaderPrefix {
+        if self.latest() {
+            HeaderPrefix::V2(V2Prefix {
+                times: None,
+                attr_phase_change: None,
+                track_creation_order: track_attr_order,
+                index_creation_order: track_attr_order,
+            })
+        } else {
+            HeaderPrefix::V1 { refcount: 1 }
+        }
+    }
+}
+
+/// Bytes of free room new object headers get in chunk 0 beyond the
+/// messages they start with, so a few attributes fit without a
+/// continuation chunk.
+const HEADER_SLACK: usize = 96;
+
+/// The mutable state of a file being written.
+pub(crate) struct State {
+    pub(crate) space: Space,
+    pub(crate) opts: Options,
+    pub(crate) objects: BTreeMap<u64, Obj>,
+    pub(crate) root: u64,
+    pub(crate) gheap: GlobalHeapWriter,
+    /// Something changed since the last flush.
+    pub(crate) dirty: bool,
+    pub(crate) closed: bool,
+    /// The last read view and the generation it shows.
+    view: Option<(u64, std::sync::Arc<super::file::FileInner>)>,
+}
+
+/// A file open for writing, shared by every handle of it.
+pub(crate) struct Writer {
+    state: Mutex<State>,
+    /// Bumped on every change; views of older generations are stale.
+    generation: AtomicU64,
+    path: PathBuf,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Writer({:?})", self.path)
+    }
+}
+
+impl Writer {
+    /// Creates the file at `path` (failing if it exists when `excl`) with
+    /// an empty root group, writes it, and returns a handle to it.
+    pub(crate) fn create(path: &Path, opts: Options, excl: bool, limits: Limits) -> Result<File> {
+        if opts.userblock != 0 && (opts.userblock < 512 || !opts.userblock.is_power_of_two()) {
+            return Err(Error::usage(format!(
+                "user block size {} must be 0 or a power of two of at least 512",
+                opts.userblock
+            )));
+        }
+        let mut oo = std::fs::OpenOptions::new();
+        oo.read(true).write(true);
+        if excl {
+            oo.create_new(true);
+        } else {
+            oo.create(true).truncate(true);
+        }
+        let file = oo.open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::usage(format!(
+                    "unable to create {}: the file exists",
+                    path.display()
+                ))
+            } else {
+                e.into()
+            }
+        })?;
+        if opts.userblock > 0 {
+            file.set_len(opts.userblock)?;
+        }
+        let sb_len = flush::superblock_len(&opts);
+        let space = Space::new(file, opts.userblock, sb_len);
+        let mut state = State {
+            space,
+            opts,
+            objects: BTreeMap::new(),
+            root: 0,
+            gheap: GlobalHeapWriter::default(),
+            dirty: true,
+            closed: false,
+            view: None,
+        };
+        let style = if opts.latest() {
+            GroupStyle::Links
+        } else {
+            GroupStyle::SymbolTable
+        };
+        let root = state.new_object(
+            Kind::Group(GroupM::new(style, opts.track_order)),
+            opts.track_order,
+        )?;
+        state.root = root;
+        let writer = std::sync::Arc::new(Writer {
+            state: Mutex::new(state),
+            generation: AtomicU64::new(1),
+            path: path.to_path_buf(),
+            limits,
+        });
+        writer.view()
+    }
+
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, State>> {
+        let g = self.state.lock().map_err(|_| {
+            Error::usage("the file's writer failed earlier (a panic while writing)")
+        })?;
+        if g.closed {
+            return Err(Error::usage("the file is closed"));
+        }
+        Ok(g)
+    }
+
+    /// Runs `f` on the state and marks the file changed.
+    pub(crate) fn modify<R>(&self, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
+        let mut g = self.lock()?;
+        g.dirty = true;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        f(&mut g)
+    }
+
+    /// Runs `f` on the state without changing anything.
+    pub(crate) fn inspect<R>(&self, f: impl FnOnce(&State) -> Result<R>) -> Result<R> {
+        let g = self.lock()?;
+        f(&g)
+    }
+
+    /// The current generation: views of an older one are stale.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Writes every change to the file.
+    pub(crate) fn flush(&self) -> Result<()> {
+        let mut g = self.lock()?;
+        g.flush()
+    }
+
+    /// A read view of the file as it is now: flushes, then maps the file.
+    pub(crate) fn view(self: &std::sync::Arc<Self>) -> Result<File> {
+        let mut g = self.lock()?;
+        let gen_now = self.generation();
+        if let Some((gen_seen, inner)) = &g.view
+            && *gen_seen == gen_now {
+                return Ok(File {
+                    inner: inner.clone(),
+                    writer: Some(self.clone()),
+                });
+            }
+        g.flush()?;
+        let inner = File::open_view(&self.path, self.limits)?;
+        g.view = Some((gen_now, inner.clone()));
+        Ok(File {
+            inner,
+            writer: Some(self.clone()),
+        })
+    }
+
+    /// The current dataspace of the dataset at `addr`, if it is one.
+    pub(crate) fn dataset_space(
+        &self,
+        addr: u64,
+    ) -> Result<Option<crate::format::dataspace::Dataspace>> {
+        self.inspect(|st| {
+            Ok(match st.objects.get(&addr).map(|o| &o.kind) {
+                Some(Kind::Dataset(d)) => Some(d.space.clone()),
+                _ => None,
+            })
+        })
+    }
+
+    /// True when `inner` is the view of the current generation.
+    pub(crate) fn is_current(&self, inner: &std::sync::Arc<super::file::FileInner>) -> bool {
+        let Ok(g) = self.state.lock() else {
+            return false;
+        };
+        matches!(&g.view, Some((gen_seen, v))
+            if *gen_seen == self.generation() && std::sync::Arc::ptr_eq(v, inner))
+    }
+
+    /// Flushes, trims the file to its allocated end and stops all writing
+    /// through any handle.
+    pub(crate) fn close(&self) -> Result<()> {
+        let mut g = match self.state.lock() {
+            Ok(g) => g,
+            Err(_) => return Err(Error::usage("the file's writer failed earlier")),
+        };
+        if g.closed {
+            return Ok(());
+        }
+        let r = g.flush().and_then(|()| g.space.set_len());
+        g.closed = true;
+        g.view = None;
+        r
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // errors surface through `File::close`; a drop cannot report them
+        let _ = self.close();
+    }
+}
+
+/// Splits a path into its non-empty components.
+pub(crate) fn components(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect()
+}
+
+impl State {
+    /// Allocates a header for a new object of `kind` and adds it to the
+    /// model (not linked anywhere yet).
+    pub(crate) fn new_object(&mut self, kind: Kind, track_attr_order: bool) -> Result<u64> {
+        let prefix = self.opts.prefix(track_attr_order);
+        let mut obj = Obj {
+            header: HeaderSpace {
+                addr: 0,
+                chunk0: 0,
+                conts: Vec::new(),
+            },
+            kind,
+            attrs: Vec::new(),
+            track_attr_order,
+            refcount: 0,
+            dirty: true,
+        };
+        let messages = flush::initial_messages(&self.opts, &obj)?;
+        let needed: usize = messages.iter().map(|m| prefix.message_size(m)).sum();
+        let chunk0 = (needed + HEADER_SLACK).div_ceil(8) * 8;
+        let prefix_len = flush::prefix_len(&prefix, chunk0);
+        let addr = self.space.allocate((prefix_len + chunk0) as u64);
+        obj.header = HeaderSpace {
+            addr,
+            chunk0,
+            conts: Vec::new(),
+        };
+        self.objects.insert(addr, obj);
+        Ok(addr)
+    }
+
+    pub(crate) fn obj(&self, addr: u64) -> Result<&Obj> {
+        self.objects
+            .get(&addr)
+            .ok_or_else(|| Error::usage(format!("no object at address {addr} in this file")))
+    }
+
+    pub(crate) fn obj_mut(&mut self, addr: u64) -> Result<&mut Obj> {
+        self.objects
+            .get_mut(&addr)
+            .ok_or_else(|| Error::usage(format!("no object at address {addr} in this file")))
+    }
+
+    fn group(&self, addr: u64) -> Result<&GroupM> {
+        match &self.obj(addr)?.kind {
+            Kind::Group(g) => Ok(g),
+            _ => Err(Error::usage("not a group")),
+        }
+    }
+
+    /// The target of link `name` in group `parent`.
+    pub(crate) fn link(&self, parent: u64, name: &str) -> Result<Option<&LinkTarget>> {
+        let g = self.group(parent)?;
+        Ok(g.index
+            .get(name)
+            .and_then(|&i| g.links.get(i))
+            .map(|l| &l.target))
+    }
+
+    /// Follows `path` from `start` through hard links to groups; returns
+    /// the object the whole path names, if any.
+    pub(crate) fn resolve(&self, start: u64, path: &str) -> Result<Option<u64>> {
+        let mut at = if path.starts_with('/') {
+            self.root
+        } else {
+            start
+        };
+        for c in components(path) {
+            if !matches!(self.obj(at)?.kind, Kind::Group(_)) {
+                return Ok(None);
+            }
+            match self.link(at, c)? {
+                Some(LinkTarget::Hard(a)) => at = *a,
+                Some(_) => {
+                    return Err(Error::unsupported(format!(
+                        "path {path:?} goes through a soft or external link; \
+                         h5rs creates objects through hard links only"
+                    )));
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(at))
+    }
+
+    /// The group that will hold `path` (created with its intermediate
+    /// groups when missing) and the last component's name.
+    pub(crate) fn parent_for<'p>(&mut self, start: u64, path: &'p str) -> Result<(u64, &'p str)> {
+        let comps = components(path);
+        let Some((last, dirs)) = comps.split_last() else {
+            return Err(Error::usage(format!("{path:?} names no object")));
+        };
+        let mut at = if path.starts_with('/') {
+            self.root
+        } else {
+            start
+        };
+        for c in dirs {
+            at = match self.link(at, c)? {
+                Some(LinkTarget::Hard(a)) => {
+                    let a = *a;
+                    if !matches!(self.obj(a)?.kind, Kind::Group(_)) {
+                        return Err(Error::usage(format!("{c:?} in {path:?} is not a group")));
+                    }
+                    a
+                }
+                Some(_) => {
+                    return Err(Error::unsupported(format!(
+                        "{c:?} in {path:?} is a soft or external link"
+                    )));
+                }
+                None => self.add_group(at, c)?,
+            };
+        }
+        Ok((at, last))
+    }
+
+    /// Creates an empty group called `name` in `parent`.
+    pub(crate) fn add_group(&mut self, parent: u64, name: &str) -> Result<u64> {
+        let style = if self.opts.latest() {
+            GroupStyle::Links
+        } else {
+            GroupStyle::SymbolTable
+        };
+        let track = self.opts.track_order;
+        let addr = self.new_object(Kind::Group(GroupM::new(style, track)), track)?;
+        self.add_link(parent, name, LinkTarget::Hard(addr))?;
+        Ok(addr)
+    }
+
+    /// Adds link `name` to `parent`; an existing name is an error.
+    pub(crate) fn add_link(&mut self, parent: u64, name: &str, target: LinkTarget) -> Result<()> {
+        if name.is_empty() || name.contains('/') || name == "." {
+            return Err(Error::usage(format!("{name:?} is not a valid link name")));
+        }
+        if self.link(parent, name)?.is_some() {
+            return Err(Error::usage(format!(
+                "unable to create {name:?}: the name already exists"
+            )));
+        }
+        if let LinkTarget::Hard(a) = &target {
+            let a = *a;
+            let o = self.obj_mut(a)?;
+            o.refcount += 1;
+            o.dirty = true;
+        }
+        let external = matches!(target, LinkTarget::External { .. });
+        let pobj = self.obj_mut(parent)?;
+        pobj.dirty = true;
+        let Kind::Group(g) = &mut pobj.kind else {
+            return Err(Error::usage("links can only be added to groups"));
+        };
+        if external && g.style == GroupStyle::SymbolTable {
+            // as libhdf5 does: a symbol table cannot hold external links,
+            // so the group moves to link messages
+            g.style = GroupStyle::Links;
+        }
+        let order = g.next_order;
+        g.next_order += 1;
+        g.index.insert(name.to_string(), g.links.len());
+        g.links.push(LinkM {
+            name: name.to_string(),
+            target,
+            order,
+        });
+        Ok(())
+    }
+
+    /// Adds or replaces attribute `attr.name` of the object at `addr`.
+    pub(crate) fn set_attr(&mut self, addr: u64, attr: Attr) -> Result<()> {
+        let o = self.obj_mut(addr)?;
+        o.dirty = true;
+        match o.attrs.iter_mut().find(|a| a.name == attr.name) {
+            Some(a) => *a = attr,
+            None => o.attrs.push(attr),
+        }
+        Ok(())
+    }
+
+    /// Is `addr` a group of this file?
+    pub(crate) fn is_group(&self, addr: u64) -> bool {
+        matches!(
+            self.objects.get(&addr).map(|o| &o.kind),
+            Some(Kind::Group(_))
+        )
+    }
+
+    /// The global heap sink for variable-length data.
+    pub(crate) fn vlen_sink(&mut self) -> gheap::Sink<'_> {
+        let sizes = self.opts.sizes();
+        gheap::Sink {
+            heap: &mut self.gheap,
+            space: &mut self.space,
+            sizes,
+        }
+    }
+
+    /// Writes everything that changed.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        flush::flush(self)?;
+        self.dirty = false;
+        Ok(())
+    }
+}

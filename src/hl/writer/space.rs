@@ -1,0 +1,174 @@
+//! File space of a file being written: the OS file, the end of allocated
+//! space, and a list of freed ranges that later allocations reuse.
+
+use std::fs;
+use std::os::unix::fs::FileExt;
+
+use crate::error::{Error, Result};
+use crate::format::alloc::Allocator;
+
+/// The file and its allocated space. Addresses are relative to the base
+/// address (the end of the user block).
+#[derive(Debug)]
+pub(crate) struct Space {
+    file: fs::File,
+    /// Absolute position of address 0.
+    base: u64,
+    /// End of allocated space (the superblock's end-of-file address).
+    pub(crate) eof: u64,
+    /// Freed ranges (address, length), sorted by address, disjoint and
+    /// never touching each other.
+    free: Vec<(u64, u64)>,
+}
+
+/// Allocations are rounded up to this many bytes so that structures stay
+/// 8-byte aligned, as libhdf5's are in practice.
+const ALIGN: u64 = 8;
+
+fn round(len: u64) -> u64 {
+    len.div_ceil(ALIGN) * ALIGN
+}
+
+impl Space {
+    pub(crate) fn new(file: fs::File, base: u64, eof: u64) -> Space {
+        Space {
+            file,
+            base,
+            eof,
+            free: Vec::new(),
+        }
+    }
+
+    /// Reserves `len` bytes: the first freed range that holds them, else
+    /// the end of the file.
+    pub(crate) fn allocate(&mut self, len: u64) -> u64 {
+        let len = round(len.max(1));
+        if let Some(i) = self.free.iter().position(|&(_, l)| l >= len) {
+            let (addr, l) = self.free[i];
+            if l == len {
+                self.free.remove(i);
+            } else {
+                self.free[i] = (addr + len, l - len);
+            }
+            return addr;
+        }
+        let at = self.eof;
+        self.eof += len;
+        at
+    }
+
+    /// Gives `len` bytes at `addr` back. Ranges at the end of the file
+    /// shorten it; others join the free list, merged with their
+    /// neighbours.
+    pub(crate) fn free(&mut self, addr: u64, len: u64) {
+        let len = round(len);
+        if len == 0 {
+            return;
+        }
+        let i = self.free.partition_point(|&(a, _)| a < addr);
+        self.free.insert(i, (addr, len));
+        // merge with the next range, then with the previous one
+        if i + 1 < self.free.len() && self.free[i].0 + self.free[i].1 >= self.free[i + 1].0 {
+            let (na, nl) = self.free.remove(i + 1);
+            let end = (na + nl).max(self.free[i].0 + self.free[i].1);
+            self.free[i].1 = end - self.free[i].0;
+        }
+        let mut j = i;
+        if i > 0 && self.free[i - 1].0 + self.free[i - 1].1 >= self.free[i].0 {
+            let (ca, cl) = self.free.remove(i);
+            let end = (ca + cl).max(self.free[i - 1].0 + self.free[i - 1].1);
+            self.free[i - 1].1 = end - self.free[i - 1].0;
+            j = i - 1;
+        }
+        if let Some(&(a, l)) = self.free.get(j)
+            && a + l >= self.eof && j + 1 == self.free.len() {
+                self.free.pop();
+                self.eof = a;
+            }
+    }
+
+    /// Writes `bytes` at address `addr`.
+    pub(crate) fn write(&self, addr: u64, bytes: &[u8]) -> Result<()> {
+        let end = addr.checked_add(bytes.len() as u64);
+        if end.is_none_or(|e| e > self.eof) {
+            return Err(Error::usage(format!(
+                "internal: write of {} bytes at {addr} past the allocated end {}",
+                bytes.len(),
+                self.eof
+            )));
+        }
+        self.file.write_all_at(bytes, self.base + addr)?;
+        Ok(())
+    }
+
+    /// Writes at an absolute position (the superblock, the user block).
+    pub(crate) fn write_absolute(&self, pos: u64, bytes: &[u8]) -> Result<()> {
+        self.file.write_all_at(bytes, pos)?;
+        Ok(())
+    }
+
+    /// Reads `len` bytes at `addr`.
+    pub(crate) fn read(&self, addr: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        self.file.read_exact_at(&mut buf, self.base + addr)?;
+        Ok(buf)
+    }
+
+    /// Makes the file exactly as long as the allocated space and syncs
+    /// nothing (the caller decides).
+    pub(crate) fn set_len(&self) -> Result<()> {
+        self.file.set_len(self.base + self.eof)?;
+        Ok(())
+    }
+}
+
+impl Allocator for Space {
+    fn alloc(&mut self, len: u64) -> u64 {
+        self.allocate(len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn space() -> Space {
+        let f = tempfile_in_target();
+        Space::new(f, 0, 96)
+    }
+
+    fn tempfile_in_target() -> fs::File {
+        let dir = std::env::temp_dir().join(format!("h5rs-space-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(format!("{:?}", std::thread::current().id()));
+        fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(p)
+            .unwrap()
+    }
+
+    #[test]
+    fn allocates_from_the_end_then_reuses_freed_ranges() {
+        let mut s = space();
+        let a = s.allocate(10);
+        let b = s.allocate(16);
+        let c = s.allocate(8);
+        assert_eq!((a, b, c, s.eof), (96, 112, 128, 136));
+        s.free(a, 10);
+        assert_eq!(s.allocate(8), 96);
+        assert_eq!(s.allocate(8), 104 + 32);
+        // freeing the last range shortens the file
+        s.free(136, 8);
+        s.free(c, 8);
+        assert_eq!(s.eof, 128);
+        // neighbours merge
+        s.free(b, 16);
+        assert_eq!(s.eof, 104);
+        s.free(96, 8);
+        assert_eq!(s.eof, 96);
+        assert!(s.free.is_empty());
+    }
+}
