@@ -189,9 +189,10 @@ impl Dataset {
     /// shows at once).
     pub fn space(&self) -> Dataspace {
         if let Some(w) = &self.data.file.writer
-            && let Ok(Some(s)) = w.dataset_space(self.data.addr) {
-                return s;
-            }
+            && let Ok(Some(s)) = w.dataset_space(self.data.addr)
+        {
+            return s;
+        }
         self.meta.space.clone()
     }
 

@@ -257,11 +257,12 @@ impl State {
         }
         for (i, (&n, m)) in dims.iter().zip(&d.space.max_dims).enumerate() {
             if let Some(m) = m
-                && n > *m {
-                    return Err(Error::usage(format!(
-                        "unable to resize to {dims:?}: dimension {i} would be {n}, past its maximum {m}"
-                    )));
-                }
+                && n > *m
+            {
+                return Err(Error::usage(format!(
+                    "unable to resize to {dims:?}: dimension {i} would be {n}, past its maximum {m}"
+                )));
+            }
         }
         if dims == d.space.dims.as_slice() {
             return Ok(());

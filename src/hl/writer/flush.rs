@@ -202,12 +202,13 @@ fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Me
     }
     let (layout, version) = layout_of(opts, d);
     if let Layout::Compact { data } = &layout
-        && data.len() > 64 * 1024 - 64 {
-            return Err(Error::usage(format!(
-                "compact dataset of {} bytes: compact storage holds less than 64 KiB",
-                data.len()
-            )));
-        }
+        && data.len() > 64 * 1024 - 64
+    {
+        return Err(Error::usage(format!(
+            "compact dataset of {} bytes: compact storage holds less than 64 KiB",
+            data.len()
+        )));
+    }
     out.push(message(msg::LAYOUT, 0, layout.encode(version, sizes)));
     Ok(out)
 }
@@ -255,17 +256,19 @@ pub(crate) fn flush(st: &mut State) -> Result<()> {
         };
         let r = write_object(st, &mut obj, sizes);
         if addr == st.root
-            && let Kind::Group(g) = &obj.kind {
-                root_stab = g.stab;
-            }
+            && let Kind::Group(g) = &obj.kind
+        {
+            root_stab = g.stab;
+        }
         obj.dirty = r.is_err();
         st.objects.insert(addr, obj);
         r?;
     }
     if root_stab.is_none()
-        && let Some(Kind::Group(g)) = st.objects.get(&st.root).map(|o| &o.kind) {
-            root_stab = g.stab;
-        }
+        && let Some(Kind::Group(g)) = st.objects.get(&st.root).map(|o| &o.kind)
+    {
+        root_stab = g.stab;
+    }
     st.gheap.flush(&mut st.space, sizes)?;
     write_superblock(st, root_stab)
 }
@@ -313,10 +316,11 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
         }
         Kind::Dataset(d) => {
             if let LayoutM::Chunked(c) = &mut d.layout
-                && c.index_dirty {
-                    write_chunk_index(&mut st.space, c, d.dtype.size() as u64, sizes)?;
-                    c.index_dirty = false;
-                }
+                && c.index_dirty
+            {
+                write_chunk_index(&mut st.space, c, d.dtype.size() as u64, sizes)?;
+                c.index_dirty = false;
+            }
             dataset_messages(&opts, d, sizes)?
         }
     };

@@ -33,11 +33,12 @@ impl GlobalHeapWriter {
     /// Writes the open collection if it changed.
     pub(crate) fn flush(&mut self, space: &mut Space, sizes: Sizes) -> Result<()> {
         if let Some(o) = &mut self.open
-            && o.dirty {
-                let bytes = encode_collection(&o.objects, o.size, sizes);
-                space.write(o.addr, &bytes)?;
-                o.dirty = false;
-            }
+            && o.dirty
+        {
+            let bytes = encode_collection(&o.objects, o.size, sizes);
+            space.write(o.addr, &bytes)?;
+            o.dirty = false;
+        }
         Ok(())
     }
 }

@@ -212,12 +212,13 @@ impl Writer {
         let mut g = self.lock()?;
         let gen_now = self.generation();
         if let Some((gen_seen, inner)) = &g.view
-            && *gen_seen == gen_now {
-                return Ok(File {
-                    inner: inner.clone(),
-                    writer: Some(self.clone()),
-                });
-            }
+            && *gen_seen == gen_now
+        {
+            return Ok(File {
+                inner: inner.clone(),
+                writer: Some(self.clone()),
+            });
+        }
         g.flush()?;
         let inner = File::open_view(&self.path, self.limits)?;
         g.view = Some((gen_now, inner.clone()));

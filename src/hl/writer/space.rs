@@ -81,10 +81,12 @@ impl Space {
             j = i - 1;
         }
         if let Some(&(a, l)) = self.free.get(j)
-            && a + l >= self.eof && j + 1 == self.free.len() {
-                self.free.pop();
-                self.eof = a;
-            }
+            && a + l >= self.eof
+            && j + 1 == self.free.len()
+        {
+            self.free.pop();
+            self.eof = a;
+        }
     }
 
     /// Writes `bytes` at address `addr`.

@@ -1,0 +1,190 @@
+//! Checking written files with the referees: h5py (libhdf5 2.0) through
+//! the conformance dump `h5canon.py`, and Debian's `h5dump` (libhdf5 1.10).
+//!
+//! A test collects cases: a file h5rs wrote and the h5py code that makes
+//! the same file with the same calls. [`Batch::run`] then starts one Python
+//! process for all of them, which makes each reference file and dumps both
+//! files with `h5canon.py`; the dumps must be equal (so libhdf5 reads the
+//! intended values from the h5rs file), and `h5rs canon` on the h5rs file
+//! must equal libhdf5's dump of it. Files in the earliest format must also
+//! pass `h5dump`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One written file and how h5py makes the same one.
+pub struct Case {
+    /// A name for messages.
+    pub name: String,
+    /// The file h5rs wrote.
+    pub ours: PathBuf,
+    /// Python statements that write the reference file at the path in the
+    /// variable `p` (`h5py` and `numpy as np` are imported).
+    pub h5py: String,
+    /// Also run `h5dump` (libhdf5 1.10) on the file.
+    pub h5dump: bool,
+}
+
+/// Cases checked together.
+#[derive(Default)]
+pub struct Batch {
+    cases: Vec<Case>,
+}
+
+const DRIVER: &str = r#"
+import importlib.util, json, sys, traceback
+import h5py
+import numpy as np
+spec = importlib.util.spec_from_file_location("h5canon", sys.argv[1])
+h5canon = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(h5canon)
+cases = json.load(open(sys.argv[2]))
+out = []
+for c in cases:
+    r = {"name": c["name"]}
+    try:
+        r["ours"] = h5canon.walk(c["ours"])
+    except Exception:
+        r["ours_error"] = traceback.format_exc()
+    try:
+        p = c["ref"]
+        exec(c["h5py"], {"h5py": h5py, "np": np, "p": p})
+        r["ref"] = h5canon.walk(p)
+    except Exception:
+        r["ref_error"] = traceback.format_exc()
+    out.append(r)
+json.dump(out, open(sys.argv[3], "w"))
+"#;
+
+fn canon_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/h5canon.py")
+}
+
+impl Batch {
+    /// Adds a case.
+    pub fn add(&mut self, name: &str, ours: &Path, h5py: &str, h5dump: bool) {
+        self.cases.push(Case {
+            name: name.to_string(),
+            ours: ours.to_path_buf(),
+            h5py: h5py.to_string(),
+            h5dump,
+        });
+    }
+
+    /// Checks every case; panics listing every failure.
+    pub fn run(&self, dir: &Path) {
+        let script = canon_script();
+        assert!(script.exists(), "{} is missing", script.display());
+        let cases: Vec<serde_json::Value> = self
+            .cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                serde_json::json!({
+                    "name": c.name,
+                    "ours": c.ours,
+                    "ref": dir.join(format!("ref-{i}.h5")),
+                    "h5py": c.h5py,
+                })
+            })
+            .collect();
+        let input = dir.join("cases.json");
+        let output = dir.join("results.json");
+        std::fs::write(&input, serde_json::to_vec(&cases).unwrap()).unwrap();
+        let out = Command::new(super::python())
+            .arg("-c")
+            .arg(DRIVER)
+            .arg(&script)
+            .arg(&input)
+            .arg(&output)
+            .output()
+            .expect("run python");
+        assert!(
+            out.status.success(),
+            "python driver failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let results: Vec<serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(&output).unwrap()).unwrap();
+        let mut failures = Vec::new();
+        for (c, r) in self.cases.iter().zip(&results) {
+            if let Some(e) = r.get("ours_error") {
+                failures.push(format!("{}: h5py cannot dump the h5rs file:\n{e}", c.name));
+                continue;
+            }
+            if let Some(e) = r.get("ref_error") {
+                failures.push(format!("{}: the h5py reference failed:\n{e}", c.name));
+                continue;
+            }
+            let ours = r["ours"].as_array().cloned().unwrap_or_default();
+            let reference = r["ref"].as_array().cloned().unwrap_or_default();
+            assert!(
+                ours.len() > 1 || reference.len() > 1,
+                "{}: the dumps hold no objects",
+                c.name
+            );
+            eprintln!("{}: {} objects", c.name, ours.len());
+            if ours != reference {
+                failures.push(format!(
+                    "{}: libhdf5 reads the h5rs file differently from h5py's:\n{}",
+                    c.name,
+                    diff(&reference, &ours)
+                ));
+            }
+            // h5rs canon on its own file equals libhdf5's dump of it
+            let canon = Command::new(env!("CARGO_BIN_EXE_h5rs"))
+                .arg("canon")
+                .arg(&c.ours)
+                .output()
+                .expect("run h5rs canon");
+            let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&canon.stdout)
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            if !canon.status.success() || lines != ours {
+                failures.push(format!(
+                    "{}: h5rs canon differs from libhdf5's dump:\n{}{}",
+                    c.name,
+                    String::from_utf8_lossy(&canon.stderr),
+                    diff(&ours, &lines)
+                ));
+            }
+            if c.h5dump {
+                let d = Command::new("h5dump")
+                    .arg(&c.ours)
+                    .output()
+                    .expect("h5dump (Debian's hdf5-tools) must be installed");
+                if !d.status.success() {
+                    failures.push(format!(
+                        "{}: h5dump fails:\n{}",
+                        c.name,
+                        String::from_utf8_lossy(&d.stderr)
+                    ));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {} cases failed:\n\n{}",
+            failures.len(),
+            self.cases.len(),
+            failures.join("\n\n")
+        );
+    }
+}
+
+/// The lines that differ between two dumps.
+fn diff(a: &[serde_json::Value], b: &[serde_json::Value]) -> String {
+    let mut s = String::new();
+    for i in 0..a.len().max(b.len()) {
+        let (x, y) = (a.get(i), b.get(i));
+        if x != y {
+            s.push_str(&format!(
+                "  expected: {}\n  got:      {}\n",
+                x.map_or("-".into(), |v| v.to_string()),
+                y.map_or("-".into(), |v| v.to_string())
+            ));
+        }
+    }
+    s
+}
