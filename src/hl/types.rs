@@ -36,6 +36,12 @@ pub trait H5Type: Sized + Send + 'static {
         None
     }
 
+    /// For plain numbers only: the bytes of `v`, so a write of elements
+    /// whose file type [`H5Type::is_plain`] accepts needs no copy.
+    fn plain_slice(_v: &[Self]) -> Option<&[u8]> {
+        None
+    }
+
     /// The file datatype `values` are written as when the caller names
     /// none: h5py's choice for the same data (`i64` → little-endian 64-bit
     /// integer, `bool` → h5py's `FALSE`/`TRUE` enumeration, `String` →
@@ -113,6 +119,9 @@ macro_rules! numeric_h5type {
             }
             fn zero() -> Option<Self> {
                 Some(0 as $t)
+            }
+            fn plain_slice(v: &[Self]) -> Option<&[u8]> {
+                Some(crate::bytes::as_bytes(v))
             }
             fn file_type(_values: &[Self]) -> Result<Datatype> {
                 Ok(<$t as NativeNumber>::native_datatype())

@@ -245,13 +245,116 @@ pub fn run(workload: &str, args: &[String]) -> h5rs::Result<()> {
             t.stop().report("meta-walk", size, check);
             eprintln!("# objects={objects}");
         }
+        "write-contig" | "write-gzip" => {
+            let path = arg(0)?;
+            let gzip = workload == "write-gzip";
+            let _ = std::fs::remove_file(&path);
+            let bytes;
+            let t = if gzip {
+                let data = field::<f32>();
+                let t = Timer::start();
+                let f = File::create(&path)?;
+                f.new_dataset::<f32>()?
+                    .shape((N, N))
+                    .chunk((256, 1024))
+                    .shuffle()
+                    .deflate(4)
+                    .with_data(&data)
+                    .create("data")?;
+                f.close()?;
+                bytes = (N * N * 4) as f64;
+                t
+            } else {
+                let data = field::<f64>();
+                let t = Timer::start();
+                let f = File::create(&path)?;
+                f.new_dataset::<f64>()?
+                    .shape((N, N))
+                    .with_data(&data)
+                    .create("data")?;
+                f.close()?;
+                bytes = (N * N * 8) as f64;
+                t
+            };
+            let size = std::fs::metadata(&path)?.len() as f64;
+            t.stop().report(workload, bytes, size);
+        }
+        "meta-create" => {
+            let path = arg(0)?;
+            let _ = std::fs::remove_file(&path);
+            let t = Timer::start();
+            let f = File::create(&path)?;
+            let mut base = [0i32; 10];
+            for g in 0..NGROUPS {
+                let grp = f.create_group(&format!("g{g:05}"))?;
+                for k in 0..2 {
+                    for (i, b) in base.iter_mut().enumerate() {
+                        *b = (if k == 1 { 2 * i } else { i }) as i32 + g as i32;
+                    }
+                    grp.write_dataset(if k == 1 { "y" } else { "x" }, &base)?;
+                }
+                grp.write_attr("id", &(g as i32))?;
+                grp.write_attr("scale", &(g as f64 * 0.5))?;
+                grp.write_attr("name", &format!("group {g}"))?;
+            }
+            f.close()?;
+            let size = std::fs::metadata(&path)?.len() as f64;
+            t.stop().report("meta-create", size, NGROUPS as f64);
+        }
         w => {
             return Err(h5rs::Error::usage(format!(
-                "unknown workload {w:?} (read-all, read-cols, read-random, meta-walk)"
+                "unknown workload {w:?} (read-all, read-cols, read-random, meta-walk, \
+                 write-contig, write-gzip, meta-create)"
             )));
         }
     }
     Ok(())
+}
+
+/// Rows and columns of the written field.
+const N: usize = 8192;
+/// Groups made by meta-create.
+const NGROUPS: usize = 10_000;
+
+/// A float type the field can be made in.
+trait FieldValue: Copy + Default + Send {
+    fn from_f64(v: f64) -> Self;
+}
+impl FieldValue for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+impl FieldValue for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
+/// The benchmark field of `gen.py` (smooth plus hash noise), N x N.
+fn field<T: FieldValue + h5rs::H5Type + Clone>() -> ndarray::Array2<T> {
+    let hash32 = |mut x: u32| {
+        x ^= x >> 16;
+        x = x.wrapping_mul(0x7feb_352d);
+        x ^= x >> 15;
+        x = x.wrapping_mul(0x846c_a68b);
+        x ^= x >> 16;
+        x
+    };
+    let a: Vec<f64> = (0..N)
+        .map(|i| 100.0 * (i as f64 * 0.0021 + 0.3).sin())
+        .collect();
+    let b: Vec<f64> = (0..N).map(|i| (i as f64 * 0.0037).cos()).collect();
+    let c: Vec<f64> = (0..2 * N)
+        .map(|s| 20.0 * (s as f64 * 0.00051).sin())
+        .collect();
+    let mut out = ndarray::Array2::<T>::default((N, N));
+    for ((i, j), v) in out.indexed_iter_mut() {
+        let k = (i * N + j) as u32;
+        let noise = f64::from(hash32(k)) * (1.0 / 4_294_967_296.0) - 0.5;
+        *v = T::from_f64(a[i] * b[j] + c[i + j] + 0.01 * noise);
+    }
+    out
 }
 
 /// An attribute's contribution to the check, as the C benchmark's

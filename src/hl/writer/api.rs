@@ -372,26 +372,21 @@ fn writer_of(file: &File) -> Result<&Arc<Writer>> {
 }
 
 /// Encodes `values` as elements of `dt`, variable-length parts into the
-/// file's global heap.
-fn encode_values<T: H5Type + Clone>(
+/// file's global heap. Plain numbers in their own type are not copied.
+fn encode_values<'v, T: H5Type>(
     st: &mut State,
-    values: Cow<'_, [T]>,
+    values: &'v [T],
     dt: &Datatype,
-) -> Result<Vec<u8>> {
+) -> Result<Cow<'v, [u8]>> {
     if T::is_plain(dt) {
-        let mut v = values.into_owned();
-        if let Some(b) = T::plain_bytes(&mut v) {
-            return Ok(b.to_vec());
+        if let Some(b) = T::plain_slice(values) {
+            return Ok(Cow::Borrowed(b));
         }
-        let mut out = Vec::new();
-        let mut sink = st.vlen_sink();
-        T::encode_all(&v, dt, &mut sink, &mut out)?;
-        return Ok(out);
     }
     let mut out = Vec::with_capacity(values.len() * dt.size());
     let mut sink = st.vlen_sink();
-    T::encode_all(&values, dt, &mut sink, &mut out)?;
-    Ok(out)
+    T::encode_all(values, dt, &mut sink, &mut out)?;
+    Ok(Cow::Owned(out))
 }
 
 fn space_of(shape: &[u64], max: Option<&[Option<u64>]>) -> Dataspace {
@@ -498,7 +493,7 @@ impl File {
     ///
     /// # Errors
     /// `Usage` for a read-only file.
-    pub fn new_dataset<T: H5Type + Clone>(&self) -> Result<DatasetBuilder<T>> {
+    pub fn new_dataset<'d, T: H5Type + Clone>(&self) -> Result<DatasetBuilder<'d, T>> {
         self.root_live()?.new_dataset::<T>()
     }
 
@@ -605,7 +600,7 @@ impl Group {
     ///
     /// # Errors
     /// `Usage` for a read-only file.
-    pub fn new_dataset<T: H5Type + Clone>(&self) -> Result<DatasetBuilder<T>> {
+    pub fn new_dataset<'d, T: H5Type + Clone>(&self) -> Result<DatasetBuilder<'d, T>> {
         self.writer()?;
         Ok(DatasetBuilder::new(self.clone()))
     }
@@ -704,7 +699,7 @@ fn write_attr_at<W: WriteData + ?Sized>(
         return Err(Error::usage("an attribute needs a name"));
     }
     w.modify(|st| {
-        let data = encode_values(st, values, &dt)?;
+        let data = encode_values(st, &values, &dt)?.into_owned();
         st.set_attr(
             addr,
             Attr {
@@ -728,7 +723,7 @@ enum LayoutAsk {
 /// Builds a dataset, as h5py's `create_dataset` keywords do:
 /// `group.new_dataset::<f32>()?.shape((100, 10)).chunk((10, 10)).deflate(4).create("x")`.
 #[derive(Debug)]
-pub struct DatasetBuilder<T: H5Type + Clone> {
+pub struct DatasetBuilder<'d, T: H5Type + Clone> {
     parent: Group,
     shape: Option<Vec<u64>>,
     maxshape: Option<Vec<Option<u64>>>,
@@ -739,10 +734,10 @@ pub struct DatasetBuilder<T: H5Type + Clone> {
     fletcher32: bool,
     fill: Option<T>,
     dtype: Option<Datatype>,
-    data: Option<(Vec<u64>, Vec<T>)>,
+    data: Option<(Vec<u64>, Cow<'d, [T]>)>,
 }
 
-impl<T: H5Type + Clone> DatasetBuilder<T> {
+impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
     fn new(parent: Group) -> Self {
         DatasetBuilder {
             parent,
@@ -829,9 +824,9 @@ impl<T: H5Type + Clone> DatasetBuilder<T> {
     }
 
     /// The initial contents; the shape defaults to the data's.
-    pub fn with_data<W: WriteData<Elem = T> + ?Sized>(mut self, data: &W) -> Self {
+    pub fn with_data<W: WriteData<Elem = T> + ?Sized>(mut self, data: &'d W) -> Self {
         let shape = data.data_shape().iter().map(|&d| d as u64).collect();
-        self.data = Some((shape, data.elements().into_owned()));
+        self.data = Some((shape, data.elements()));
         self
     }
 
@@ -988,12 +983,13 @@ impl<T: H5Type + Clone> DatasetBuilder<T> {
                 })
             }
         };
-        let fill_bytes = match &self.fill {
-            Some(v) => {
-                Some(w.modify(|st| encode_values(st, Cow::Borrowed(std::slice::from_ref(v)), &dt))?)
-            }
-            None => None,
-        };
+        let fill_bytes =
+            match &self.fill {
+                Some(v) => Some(w.modify(|st| {
+                    Ok(encode_values(st, std::slice::from_ref(v), &dt)?.into_owned())
+                })?),
+                None => None,
+            };
         let space = space_of(&shape, self.maxshape.as_deref());
         let model = DatasetM {
             dtype: dt.clone(),
@@ -1042,8 +1038,8 @@ impl<T: H5Type + Clone> DatasetBuilder<T> {
             let track = st.opts.track_order;
             let addr = st.new_object(Kind::Dataset(model), track)?;
             st.add_link(parent, name, LinkTarget::Hard(addr))?;
-            if let Some((_, values)) = data {
-                let bytes = encode_values(st, Cow::Owned(values), &dt)?;
+            if let Some((_, values)) = &data {
+                let bytes = encode_values(st, values, &dt)?;
                 let sel = Selection::all(&shape);
                 st.write_elements(addr, &sel, &bytes)?;
             }
@@ -1087,7 +1083,7 @@ impl Dataset {
         let dt = self.dtype().clone();
         let addr = self.data.addr;
         w.modify(|st| {
-            let bytes = encode_values(st, values, &dt)?;
+            let bytes = encode_values(st, &values, &dt)?;
             st.write_elements(addr, sel, &bytes)
         })
     }
