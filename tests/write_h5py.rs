@@ -312,6 +312,59 @@ f.close()
     );
 }
 
+/// Creation order tracked everywhere (h5py's `track_order` config).
+fn tracked(b: &mut Batch, dir: &Path, f: Format) {
+    let p = dir.join(format!("tracked_{}.h5", fmt_name(f)));
+    let file = File::builder()
+        .format(f)
+        .track_order(true)
+        .create(&p)
+        .unwrap();
+    file.create_group("b").unwrap();
+    file.create_group("a/z").unwrap();
+    let d = file.write_dataset("d", &vec![1i64, 2, 3]).unwrap();
+    d.write_attr("z", &1i64).unwrap();
+    d.write_attr("y", &2i64).unwrap();
+    d.write_attr("z", &3i64).unwrap();
+    file.write_attr("q", &1i64).unwrap();
+    file.link_hard("/d", "a/d_again").unwrap();
+    file.close().unwrap();
+    let py = format!(
+        r#"
+h5py.get_config().track_order = True
+try:
+    f = h5py.File(p, "w", libver="{lv}")
+    f.create_group("b")
+    f.create_group("a/z")
+    d = f.create_dataset("d", data=np.array([1, 2, 3]))
+    d.attrs["z"] = 1
+    d.attrs["y"] = 2
+    d.attrs["z"] = 3
+    f.attrs["q"] = 1
+    f["a/d_again"] = f["d"]
+    f.close()
+finally:
+    h5py.get_config().track_order = False
+"#,
+        lv = libver(f)
+    );
+    b.add(
+        &format!("tracked/{}", fmt_name(f)),
+        &p,
+        &py,
+        f == Format::Earliest,
+    );
+    b.check(
+        r#"
+f = h5py.File(p, "r")
+assert list(f) == ["b", "a", "d"], list(f)
+assert list(f["d"].attrs) == ["y", "z"], list(f["d"].attrs)
+assert f["d"].attrs["z"] == 3
+assert f["a/d_again"] == f["d"]
+"#,
+    );
+}
+
 #[test]
 fn written_files_read_back_in_libhdf5_as_in_h5rs() {
     let dir = common::scratch("write_h5py");
@@ -321,6 +374,7 @@ fn written_files_read_back_in_libhdf5_as_in_h5rs() {
         chunked(&mut b, &dir, f);
         groups(&mut b, &dir, f);
         attributes(&mut b, &dir, f);
+        tracked(&mut b, &dir, f);
     }
     b.run(&dir);
 }

@@ -23,6 +23,8 @@ pub struct Case {
     pub h5py: String,
     /// Also run `h5dump` (libhdf5 1.10) on the file.
     pub h5dump: bool,
+    /// Python assertions run on the h5rs file (path in `p`).
+    pub check: String,
 }
 
 /// Cases checked together.
@@ -52,6 +54,10 @@ for c in cases:
         r["ref"] = h5canon.walk(p)
     except Exception:
         r["ref_error"] = traceback.format_exc()
+    try:
+        exec(c["check"], {"h5py": h5py, "np": np, "p": c["ours"]})
+    except Exception:
+        r["check_error"] = traceback.format_exc()
     out.append(r)
 json.dump(out, open(sys.argv[3], "w"))
 "#;
@@ -68,7 +74,17 @@ impl Batch {
             ours: ours.to_path_buf(),
             h5py: h5py.to_string(),
             h5dump,
+            check: String::new(),
         });
+    }
+
+    /// Adds Python assertions about the last case's h5rs file (its path in
+    /// `p`), run by h5py.
+    pub fn check(&mut self, python: &str) {
+        if let Some(c) = self.cases.last_mut() {
+            c.check.push_str(python);
+            c.check.push('\n');
+        }
     }
 
     /// Checks every case; panics listing every failure.
@@ -85,6 +101,7 @@ impl Batch {
                     "ours": c.ours,
                     "ref": dir.join(format!("ref-{i}.h5")),
                     "h5py": c.h5py,
+                    "check": c.check,
                 })
             })
             .collect();
@@ -111,6 +128,9 @@ impl Batch {
             if let Some(e) = r.get("ours_error") {
                 failures.push(format!("{}: h5py cannot dump the h5rs file:\n{e}", c.name));
                 continue;
+            }
+            if let Some(e) = r.get("check_error") {
+                failures.push(format!("{}: a check with h5py failed:\n{e}", c.name));
             }
             if let Some(e) = r.get("ref_error") {
                 failures.push(format!("{}: the h5py reference failed:\n{e}", c.name));

@@ -707,6 +707,7 @@ fn write_attr_at<W: WriteData + ?Sized>(
                 dtype: dt,
                 space: space_of(&shape, None),
                 data,
+                order: 0,
             },
         )
     })

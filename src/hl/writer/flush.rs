@@ -18,7 +18,7 @@ use crate::format::filter_pipeline;
 use crate::format::heap::local::{LocalHeapHeader, encode_data_segment};
 use crate::format::layout::{ChunkIndexKind, ChunkedLayout, Layout};
 use crate::format::link::{Link, LinkTarget};
-use crate::format::messages::{GroupInfo, LinkInfo, SymbolTableMessage};
+use crate::format::messages::{AttributeInfo, GroupInfo, LinkInfo, SymbolTableMessage};
 use crate::format::object_header::{HeaderPrefix, Message, continuation_message, msg};
 use crate::format::superblock::Superblock;
 use crate::format::symbol_table::{self, Scratch, SymbolTableEntry};
@@ -98,7 +98,7 @@ fn group_messages(opts: &Options, g: &GroupM, stab: Option<(u64, u64)>) -> Vec<M
                     0,
                     LinkInfo {
                         track_order: g.track_order,
-                        max_creation_index: g.next_order.saturating_sub(1),
+                        max_creation_index: g.next_order,
                         index_order: g.track_order,
                         heap: None,
                         name_index: None,
@@ -106,7 +106,7 @@ fn group_messages(opts: &Options, g: &GroupM, stab: Option<(u64, u64)>) -> Vec<M
                     }
                     .encode(sizes),
                 ),
-                message(msg::GROUP_INFO, 0, GroupInfo::default().encode()),
+                message(msg::GROUP_INFO, 1, GroupInfo::default().encode()),
             ];
             for l in &g.links {
                 let link = Link {
@@ -213,31 +213,41 @@ fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Me
     Ok(out)
 }
 
-/// The attribute messages of an object.
+/// The attribute messages of an object, after its attribute info message
+/// when it tracks creation order.
 fn attribute_messages(opts: &Options, o: &Obj) -> Vec<Message> {
     let latest = opts.latest();
     let sizes = opts.sizes();
-    o.attrs
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let m = AttributeMessage {
-                name: a.name.clone(),
-                charset: u8::from(!a.name.is_ascii()),
-                dtype: a.dtype.encode(if latest { 3 } else { 1 }),
-                shared_type: false,
-                space: a.space.encode(if latest { 2 } else { 1 }, sizes),
-                shared_space: false,
-                data: a.data.clone(),
-            };
-            let version = if latest || !a.name.is_ascii() { 3 } else { 1 };
-            let mut msg = message(msg::ATTRIBUTE, 0, m.encode(version));
-            if o.track_attr_order {
-                msg.creation_order = Some(i as u16);
-            }
-            msg
-        })
-        .collect()
+    let mut out = Vec::new();
+    if o.track_attr_order {
+        let info = AttributeInfo {
+            track_order: true,
+            index_order: true,
+            max_creation_index: o.next_attr_order,
+            heap: None,
+            name_index: None,
+            order_index: None,
+        };
+        out.push(message(msg::ATTRIBUTE_INFO, 4, info.encode(sizes)));
+    }
+    out.extend(o.attrs.iter().map(|a| {
+        let m = AttributeMessage {
+            name: a.name.clone(),
+            charset: u8::from(!a.name.is_ascii()),
+            dtype: a.dtype.encode(if latest { 3 } else { 1 }),
+            shared_type: false,
+            space: a.space.encode(if latest { 2 } else { 1 }, sizes),
+            shared_space: false,
+            data: a.data.clone(),
+        };
+        let version = if latest || !a.name.is_ascii() { 3 } else { 1 };
+        let mut msg = message(msg::ATTRIBUTE, 0, m.encode(version));
+        if o.track_attr_order {
+            msg.creation_order = Some(a.order);
+        }
+        msg
+    }));
+    out
 }
 
 /// Writes every changed structure, then the superblock.
@@ -326,6 +336,13 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
     };
     messages.extend(attribute_messages(&opts, obj));
     let prefix = match opts.prefix(obj.track_attr_order) {
+        p @ HeaderPrefix::V2(_) if obj.refcount > 1 => {
+            // v2 headers keep a count above one in a message
+            let mut e = Encoder::new(sizes);
+            e.u8(0).u32(obj.refcount);
+            messages.push(message(msg::REFCOUNT, 0, e.into_bytes()));
+            p
+        }
         HeaderPrefix::V1 { .. } => HeaderPrefix::V1 {
             refcount: obj.refcount.max(1),
         },

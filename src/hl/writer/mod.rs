@@ -62,9 +62,11 @@ impl Options {
         Sizes::DEFAULT
     }
 
-    /// The header prefix of new objects.
+    /// The header prefix of new objects: version 2 for the latest format
+    /// and, as libhdf5 does, for any object that tracks attribute creation
+    /// order.
     pub(crate) fn prefix(&self, track_attr_order: bool) -> HeaderPrefix {
-        if self.latest() {
+        if self.latest() || track_attr_order {
             HeaderPrefix::V2(V2Prefix {
                 times: None,
                 attr_phase_change: None,
@@ -153,7 +155,7 @@ impl Writer {
             closed: false,
             view: None,
         };
-        let style = if opts.latest() {
+        let style = if opts.latest() || opts.track_order {
             GroupStyle::Links
         } else {
             GroupStyle::SymbolTable
@@ -295,6 +297,7 @@ impl State {
             kind,
             attrs: Vec::new(),
             track_attr_order,
+            next_attr_order: 0,
             refcount: 0,
             dirty: true,
         };
@@ -400,12 +403,12 @@ impl State {
 
     /// Creates an empty group called `name` in `parent`.
     pub(crate) fn add_group(&mut self, parent: u64, name: &str) -> Result<u64> {
-        let style = if self.opts.latest() {
+        let track = self.opts.track_order;
+        let style = if self.opts.latest() || track {
             GroupStyle::Links
         } else {
             GroupStyle::SymbolTable
         };
-        let track = self.opts.track_order;
         let addr = self.new_object(Kind::Group(GroupM::new(style, track)), track)?;
         self.add_link(parent, name, LinkTarget::Hard(addr))?;
         Ok(addr)
@@ -450,13 +453,18 @@ impl State {
     }
 
     /// Adds or replaces attribute `attr.name` of the object at `addr`.
-    pub(crate) fn set_attr(&mut self, addr: u64, attr: Attr) -> Result<()> {
+    /// An attribute that exists is replaced by a new one (with a new
+    /// creation index, as h5py's overwrite does).
+    pub(crate) fn set_attr(&mut self, addr: u64, mut attr: Attr) -> Result<()> {
         let o = self.obj_mut(addr)?;
         o.dirty = true;
-        match o.attrs.iter_mut().find(|a| a.name == attr.name) {
-            Some(a) => *a = attr,
-            None => o.attrs.push(attr),
-        }
+        o.attrs.retain(|a| a.name != attr.name);
+        attr.order = o.next_attr_order;
+        o.next_attr_order = o
+            .next_attr_order
+            .checked_add(1)
+            .ok_or_else(|| Error::usage("more than 65535 attributes created on one object"))?;
+        o.attrs.push(attr);
         Ok(())
     }
 

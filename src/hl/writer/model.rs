@@ -31,6 +31,8 @@ pub(crate) struct Attr {
     pub(crate) dtype: Datatype,
     pub(crate) space: Dataspace,
     pub(crate) data: Vec<u8>,
+    /// Creation index.
+    pub(crate) order: u16,
 }
 
 /// One link of a group.
@@ -161,6 +163,8 @@ pub(crate) struct Obj {
     /// Attributes in creation order.
     pub(crate) attrs: Vec<Attr>,
     pub(crate) track_attr_order: bool,
+    /// The creation index the next attribute gets.
+    pub(crate) next_attr_order: u16,
     /// Hard links to the object.
     pub(crate) refcount: u32,
     /// The header must be rewritten on the next flush.
