@@ -23,52 +23,6 @@ fn corpus() -> PathBuf {
     shared.join("corpus/gpm")
 }
 
-/// The example binary of this test's profile (`target/<profile>/examples`),
-/// built first so that it is never stale.
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/explore-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test binary under target/<profile>/deps")
-        .to_path_buf();
-    let profile = profile_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .expect("profile directory name")
-        .to_string();
-    let target_dir = profile_dir
-        .parent()
-        .expect("target directory")
-        .to_path_buf();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "--example", "explore", "--target-dir"])
-        .arg(&target_dir);
-    match profile.as_str() {
-        "debug" => {}
-        "release" => {
-            cmd.arg("--release");
-        }
-        other => {
-            cmd.args(["--profile", other]);
-        }
-    }
-    let out = cmd.output().expect("run cargo build --example explore");
-    assert!(
-        out.status.success(),
-        "cargo build --example explore failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("explore{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "{} missing after the build", bin.display());
-    bin
-}
-
 /// The keyword lines of `text`, with runs of blanks made single.
 fn figures(text: &str) -> Vec<String> {
     text.lines()
@@ -110,7 +64,7 @@ fn explore_matches_h5py_on_every_gpm_granule() {
     files.sort();
     assert!(!files.is_empty(), "no granules in {}", dir.display());
 
-    let bin = example_binary();
+    let bin = common::example_binary("explore");
     let python = common::python();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/explore_reference.py");
 

@@ -1,0 +1,72 @@
+//! `examples/tour.rs` runs and h5py reads its files with the values the
+//! tutorial's steps put there (computed here with numpy, not read back
+//! through h5rs); h5dump reads them too.
+
+mod common;
+
+use std::process::Command;
+
+#[test]
+fn the_tour_writes_what_the_tutorial_expects() {
+    let dir = common::scratch("tour");
+    let out = Command::new(common::example_binary("tour"))
+        .arg(&dir)
+        .output()
+        .expect("run the tour");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "tour failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "Step 3a: an ndarray of 1000 values; the first 10: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]",
+        r#"Step 4: ["first", "first/nestedfirst", "first/nestedsecond", "first/nestedthird", "second", "second/third", "second/third/fourth"]"#,
+        "(dataset2 is all zeros: it was created but never written)",
+        "reads back equal: true",
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "tour output lacks {needle:?}:\n{stdout}"
+        );
+    }
+    common::run_python(
+        r#"
+import sys, h5py, numpy as np
+d = sys.argv[1]
+with h5py.File(d + "/my_first_hdf5.hdf5", "r") as f:
+    l = []
+    f.visit(l.append)
+    assert l == ["first", "first/nestedfirst", "first/nestedsecond", "first/nestedthird",
+                 "second", "second/third", "second/third/fourth"], l
+with h5py.File(d + "/my_second_hdf5.hdf5", "r") as f:
+    assert f.attrs["title"] == "h5rs tour"
+    assert f["data"].attrs["instrument"] == "none: made up numbers"
+    d1 = f["data/dataset1"]
+    expect = np.array([[i + j * 10 for i in range(10)] for j in range(100)])
+    assert d1.dtype == np.dtype("<i8") and (d1[:] == expect).all()
+    assert d1.attrs["units"] == "counts"
+    assert list(d1.attrs["scale"]) == [1.0, 0.5, 0.25]
+    assert d1.attrs["valid_max"] == 99
+with h5py.File(d + "/my_compressed_hdf5.hdf5", "r") as f:
+    big = (np.arange(100000).reshape(10000, 10)) % 1000
+    assert (f["plain"][:] == big).all()
+    c = f["compressed"]
+    assert c.compression == "gzip" and c.shuffle and c.chunks is not None
+    assert (c[:] == big).all()
+    assert c.id.get_storage_size() < f["plain"].id.get_storage_size() / 4
+"#,
+        &dir,
+    );
+    for name in [
+        "my_first_hdf5.hdf5",
+        "my_second_hdf5.hdf5",
+        "my_compressed_hdf5.hdf5",
+    ] {
+        let st = Command::new("h5dump")
+            .arg(dir.join(name))
+            .output()
+            .expect("h5dump (Debian's hdf5-tools) must be installed");
+        assert!(st.status.success(), "h5dump fails on {name}");
+    }
+}
