@@ -54,5 +54,6 @@ pub use hl::dataset::{Dataset, LayoutClass};
 pub use hl::file::File;
 pub use hl::group::{Group, Link, LinkTarget};
 pub use hl::object::{NamedDatatype, Object};
-pub use hl::types::{H5Type, VlenSink};
+pub use h5rs_derive::H5Type;
+pub use hl::types::{F16, FixedBytes, H5Type, ObjectRef, VlenSink};
 pub use hl::value::Value;

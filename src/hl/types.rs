@@ -1,17 +1,52 @@
-//! [`H5Type`]: the Rust types h5rs reads elements into.
+//! [`H5Type`]: the Rust types h5rs reads elements into and writes elements
+//! from.
+//!
+//! Reading converts from the file's type as libhdf5 does; writing encodes
+//! each value as one element of a given file datatype (the spec's element
+//! layouts, IV.A.2.d, and variable-length data in the global heap, III.E):
+//!
+//! ```text
+//! integer / float   size bytes, in the type's byte order
+//! fixed string      the bytes, then padding (NUL or space) to the size
+//! vlen / vlen str   length (4) | global heap collection address (O) | index (4)
+//! array             the base elements, C order
+//! compound          each member at its offset, gaps zero
+//! object reference  header address (8) | revised: 2, 0, O, address (O), zeros
+//! ```
+//!
+//! Numbers written to a file type other than their own are converted as
+//! libhdf5 converts them: integers saturate at the target's range (its
+//! precision, for types narrower than their size), floats written to
+//! integers truncate toward zero and saturate, NaN becomes 0, and values
+//! written to floats round to the nearest representable value (ties to
+//! even), overflowing to infinity.
+//!
+//! The default file types ([`H5Type::file_type`]) are what h5py writes for
+//! the same data: `i64` → `<i8`, `f32` → `<f4`, `bool` → enumeration of
+//! `int8` with `FALSE = 0`, `TRUE = 1`, `String` → variable-length UTF-8
+//! string, [`FixedBytes`] → fixed-length NUL-padded ASCII string as long
+//! as the longest value, `Vec<T>` → variable-length sequence, `[T; N]` →
+//! array, [`ObjectRef`] → 8-byte object reference, [`F16`] → IEEE
+//! binary16. Variable-length types assume 8-byte file offsets (16-byte
+//! elements); a writer with other widths adjusts their size.
 
 use super::file::File;
-use super::value::{Value, decode_value};
-use crate::array::convert::{NativeNumber, convert_numbers, same_repr};
+use super::value::{Value, decode_value, encode_value, vlen_bytes};
+use crate::array::convert::{NativeNumber, Number, convert_numbers, describe, same_repr};
 use crate::error::{Error, Result};
-use crate::format::datatype::{Datatype, StringPad};
+use crate::format::datatype::{
+    ByteOrder, CharSet, Datatype, EnumMember, FloatLayout, ReferenceKind, StringPad,
+};
 
-/// A Rust type that elements can be read into.
+/// A Rust type that elements can be read into and written from.
 ///
 /// Implemented for the native numbers (`i8`..`u64`, `f32`, `f64`, with
-/// libhdf5's numeric conversions), `bool`, `String` (fixed and
-/// variable-length strings), `Vec<N>` for variable-length sequences of
-/// numbers, and [`Value`] for anything.
+/// libhdf5's numeric conversions both ways), [`F16`], `bool`, `String`
+/// (fixed and variable-length strings), [`FixedBytes`] (byte strings),
+/// `Vec<T>` (variable-length sequences), `[T; N]` (array types),
+/// [`ObjectRef`], [`Value`] for anything, and, through
+/// `#[derive(H5Type)]`, structs (compound types) and field-less enums
+/// (enumeration types).
 pub trait H5Type: Sized + Send + 'static {
     /// Decodes `raw`, a buffer of whole elements of file type `dt`.
     ///
@@ -45,7 +80,18 @@ pub trait H5Type: Sized + Send + 'static {
     /// # Errors
     /// `Usage` when the type cannot be written without an explicit
     /// datatype.
-    fn file_type(_values: &[Self]) -> Result<Datatype> {
+    fn file_type(values: &[Self]) -> Result<Datatype> {
+        let refs: Vec<&Self> = values.iter().collect();
+        Self::file_type_of(&refs)
+    }
+
+    /// [`H5Type::file_type`] of values given by reference (how a compound
+    /// asks for the type of one of its fields over all its elements).
+    /// Implementations define this one; `file_type` calls it.
+    ///
+    /// # Errors
+    /// As [`H5Type::file_type`].
+    fn file_type_of(_values: &[&Self]) -> Result<Datatype> {
         Err(Error::usage(format!(
             "{} has no default HDF5 type: give the dataset or attribute a datatype",
             std::any::type_name::<Self>()
@@ -59,11 +105,7 @@ pub trait H5Type: Sized + Send + 'static {
     /// `Usage` when `self` cannot be stored as `dt` (or does not fit it).
     fn encode(&self, dt: &Datatype, heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
         let _ = (heap, out);
-        Err(Error::usage(format!(
-            "cannot write {} as {}",
-            std::any::type_name::<Self>(),
-            crate::array::convert::describe(dt)
-        )))
+        Err(cannot_write::<Self>(dt))
     }
 
     /// Appends the encoding of every value of `values` as elements of `dt`.
@@ -92,12 +134,271 @@ pub trait VlenSink {
     /// as one global heap object and returns the element encoding that
     /// refers to it: the sequence length `len` (elements, or bytes for a
     /// string), the collection address and the object index, in the file's
-    /// widths (4 + size of offsets + 4 bytes).
+    /// widths (4 + size of offsets + 4 bytes). Encoders call it for empty
+    /// sequences too (`len` 0, no bytes); the sink may then store nothing
+    /// and return a null heap ID.
     ///
     /// # Errors
     /// `Io` when the heap cannot be written.
     fn put(&mut self, len: u32, bytes: &[u8]) -> Result<Vec<u8>>;
 }
+
+/// The error for a value that cannot be stored as `dt`.
+fn cannot_write<T>(dt: &Datatype) -> Error {
+    Error::usage(format!(
+        "cannot write {} as {}",
+        std::any::type_name::<T>(),
+        describe(dt)
+    ))
+}
+
+/// Stores a variable-length part through `heap` and appends the element
+/// it returns, checking that it is `dt.size()` bytes.
+pub(crate) fn put_vlen(
+    heap: &mut dyn VlenSink,
+    dt: &Datatype,
+    len: usize,
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let len = u32::try_from(len).map_err(|_| {
+        Error::usage(format!(
+            "a variable-length value of {len} elements (at most {} fit)",
+            u32::MAX
+        ))
+    })?;
+    let elem = heap.put(len, bytes)?;
+    if elem.len() != dt.size() {
+        return Err(Error::usage(format!(
+            "the heap returned a {}-byte element for a {}-byte variable-length type",
+            elem.len(),
+            dt.size()
+        )));
+    }
+    out.extend_from_slice(&elem);
+    Ok(())
+}
+
+fn mask(bits: u32) -> u128 {
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    }
+}
+
+/// Appends the low `size` bytes of `bits` in `order`.
+fn put_bits(bits: u128, size: u32, order: ByteOrder, out: &mut Vec<u8>) -> Result<()> {
+    let n = size as usize;
+    if n > 16 {
+        return Err(Error::unsupported(format!("{size}-byte numbers")));
+    }
+    let le = bits.to_le_bytes();
+    match order {
+        ByteOrder::Little => out.extend_from_slice(&le[..n]),
+        ByteOrder::Big => out.extend(le[..n].iter().rev()),
+    }
+    Ok(())
+}
+
+/// A number as sign and magnitude, truncated toward zero for floats (NaN
+/// 0): how it enters an integer conversion.
+fn sign_magnitude(n: Number) -> (bool, u128) {
+    match n {
+        Number::Int(v) => (v < 0, v.unsigned_abs() as u128),
+        Number::UInt(v) => (false, v as u128),
+        Number::Float(f) if f.is_nan() => (false, 0),
+        // `as` saturates (infinities included) and truncates toward zero
+        Number::Float(f) => (f < 0.0, f.abs() as u128),
+    }
+}
+
+/// The bits of `n` as an integer of `precision` bits, saturated to its
+/// range.
+fn integer_bits(n: Number, signed: bool, precision: u32) -> u128 {
+    let (neg, mag) = sign_magnitude(n);
+    let p = precision.clamp(1, 128);
+    if signed {
+        let max_pos = mask(p - 1);
+        if neg {
+            // -(2^(p-1)) is the most negative value
+            let m = mag.min(max_pos + 1);
+            (!m).wrapping_add(1) & mask(p)
+        } else {
+            mag.min(max_pos)
+        }
+    } else if neg {
+        0
+    } else {
+        mag.min(mask(p))
+    }
+}
+
+/// `m * 2^s` rounded to the nearest integer, ties to even.
+fn shift_round(m: u128, s: i64) -> u128 {
+    if s >= 0 {
+        if s >= 128 { u128::MAX } else { m << s }
+    } else {
+        let r = -s;
+        if r > 128 {
+            return 0;
+        }
+        if r == 128 {
+            // m / 2^128 < 1: rounds to 1 only above one half
+            return u128::from(m > (1u128 << 127));
+        }
+        let q = m >> r;
+        let rem = m & mask(r as u32);
+        let half = 1u128 << (r - 1);
+        if rem > half || (rem == half && q & 1 == 1) {
+            q + 1
+        } else {
+            q
+        }
+    }
+}
+
+/// The bits of `n` in the float layout `l`: round to nearest (ties to
+/// even), overflow to infinity, NaN to a quiet NaN.
+fn float_bits(n: Number, l: &FloatLayout) -> Result<u128> {
+    if let Number::Float(f) = n {
+        if *l == FloatLayout::F64 {
+            return Ok(f.to_bits() as u128);
+        }
+        if *l == FloatLayout::F32 {
+            return Ok((f as f32).to_bits() as u128);
+        }
+    }
+    let ms = l.mant_size as u32;
+    let es = l.exp_size as u32;
+    let implied = l.normalization == 2;
+    let fits = |loc: u8, bits: u32| loc as u32 + bits <= 128;
+    if ms == 0
+        || !(1..=32).contains(&es)
+        || ms > 120
+        || !fits(l.mant_location, ms)
+        || !fits(l.exp_location, es)
+        || l.sign_location > 127
+    {
+        return Err(Error::unsupported("writing floats of this bit layout"));
+    }
+    let frac = if implied { ms } else { ms - 1 };
+    let exp_max = mask(es);
+    let bias = l.exp_bias as i64;
+    // the integer bit of an explicit-mantissa layout
+    let lead = if implied { 0 } else { 1u128 << frac };
+    let (neg, m, e): (bool, u128, i64) = match n {
+        Number::Int(v) => (v < 0, v.unsigned_abs() as u128, 0),
+        Number::UInt(v) => (false, v as u128, 0),
+        Number::Float(f) => {
+            let neg = f.is_sign_negative();
+            if f.is_nan() {
+                return Ok(assemble(neg, exp_max, lead | 1u128 << (frac - 1), l));
+            }
+            if f.is_infinite() {
+                return Ok(assemble(neg, exp_max, lead, l));
+            }
+            let b = f.to_bits();
+            let ef = ((b >> 52) & 0x7ff) as i64;
+            let mf = (b & ((1u64 << 52) - 1)) as u128;
+            if ef == 0 {
+                (neg, mf, -1074)
+            } else {
+                (neg, mf | 1u128 << 52, ef - 1075)
+            }
+        }
+    };
+    if m == 0 {
+        return Ok(assemble(neg, 0, 0, l));
+    }
+    let len = 128 - m.leading_zeros() as i64;
+    let mut biased = e + len - 1 + bias;
+    let (exp, mant) = if biased >= 1 {
+        let mut q = shift_round(m, frac as i64 - (len - 1));
+        if q >> (frac + 1) != 0 {
+            q >>= 1;
+            biased += 1;
+        }
+        if biased >= exp_max as i64 {
+            return Ok(assemble(neg, exp_max, lead, l));
+        }
+        (biased as u128, if implied { q & mask(frac) } else { q })
+    } else {
+        // subnormal: q units of 2^(1 - bias - frac)
+        let q = shift_round(m, e - (1 - bias - frac as i64));
+        if q >> frac != 0 {
+            (1, if implied { q & mask(frac) } else { q })
+        } else {
+            (0, q)
+        }
+    };
+    Ok(assemble(neg, exp, mant, l))
+}
+
+fn assemble(neg: bool, exp: u128, mant: u128, l: &FloatLayout) -> u128 {
+    (u128::from(neg) << l.sign_location) | (exp << l.exp_location) | (mant << l.mant_location)
+}
+
+/// Appends `n` as one element of the integer or float type `dt`, converted
+/// as libhdf5 converts numbers: integers saturate at the target's range,
+/// floats written to integers truncate toward zero and saturate (NaN
+/// gives 0), values written to floats round to nearest (ties to even) and
+/// overflow to infinity.
+///
+/// # Errors
+/// `Usage` when `dt` is not an integer or float type; `Unsupported` for
+/// integers wider than 16 bytes or unusual float layouts.
+pub fn encode_number(dt: &Datatype, n: Number, out: &mut Vec<u8>) -> Result<()> {
+    match dt {
+        Datatype::Integer {
+            size,
+            order,
+            signed,
+            bit_offset,
+            precision,
+        } => {
+            let p = *precision as u32;
+            if *size > 16 || p == 0 || *bit_offset as u32 + p > size * 8 {
+                return Err(Error::unsupported(format!(
+                    "writing {size}-byte integers of precision {p} at bit {bit_offset}"
+                )));
+            }
+            let bits = integer_bits(n, *signed, p) << *bit_offset;
+            put_bits(bits, *size, *order, out)
+        }
+        Datatype::Float {
+            size,
+            order,
+            layout,
+        } => {
+            let bits = float_bits(n, layout)?;
+            put_bits(bits, *size, *order, out)
+        }
+        other => Err(Error::usage(format!(
+            "cannot write a number as {}",
+            describe(other)
+        ))),
+    }
+}
+
+/// The number a native value stands for.
+trait AsNumber {
+    fn number(self) -> Number;
+}
+
+macro_rules! as_number {
+    ($variant:ident: $($t:ty),*) => {$(
+        impl AsNumber for $t {
+            fn number(self) -> Number {
+                Number::$variant(self.into())
+            }
+        }
+    )*};
+}
+
+as_number!(Int: i8, i16, i32, i64);
+as_number!(UInt: u8, u16, u32, u64);
+as_number!(Float: f32, f64);
 
 macro_rules! numeric_h5type {
     ($($t:ty),*) => {$(
@@ -117,25 +418,28 @@ macro_rules! numeric_h5type {
             fn file_type(_values: &[Self]) -> Result<Datatype> {
                 Ok(<$t as NativeNumber>::native_datatype())
             }
-            fn encode(&self, dt: &Datatype, heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
-                Self::encode_all(std::slice::from_ref(self), dt, heap, out)
+            fn file_type_of(_values: &[&Self]) -> Result<Datatype> {
+                Ok(<$t as NativeNumber>::native_datatype())
+            }
+            fn encode(&self, dt: &Datatype, _heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
+                encode_number(dt, self.number(), out)
+                    .map_err(|e| if matches!(e, Error::Usage(_)) { cannot_write::<$t>(dt) } else { e })
             }
             fn encode_all(
                 values: &[Self],
                 dt: &Datatype,
-                _heap: &mut dyn VlenSink,
+                heap: &mut dyn VlenSink,
                 out: &mut Vec<u8>,
             ) -> Result<()> {
                 if same_repr::<$t>(dt) {
                     out.extend_from_slice(crate::bytes::as_bytes(values));
-                    Ok(())
-                } else {
-                    Err(Error::usage(format!(
-                        "cannot write {} as {}",
-                        stringify!($t),
-                        crate::array::convert::describe(dt)
-                    )))
+                    return Ok(());
                 }
+                out.reserve(values.len().saturating_mul(dt.size()));
+                for v in values {
+                    v.encode(dt, heap, out)?;
+                }
+                Ok(())
             }
         }
     )*};
@@ -143,12 +447,114 @@ macro_rules! numeric_h5type {
 
 numeric_h5type!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
+/// An IEEE 754 binary16 ("half") float, as its bits. Written as h5py writes
+/// `float16` (`<f2`); reads convert from any numeric type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct F16(pub u16);
+
+impl F16 {
+    /// The half float nearest `v` (ties to even; overflow to infinity).
+    pub fn from_f32(v: f32) -> F16 {
+        F16::from_f64(v as f64)
+    }
+
+    /// The half float nearest `v` (ties to even; overflow to infinity).
+    pub fn from_f64(v: f64) -> F16 {
+        F16(float_bits(Number::Float(v), &FloatLayout::F16).map_or(0, |b| b as u16))
+    }
+
+    /// The value, exactly.
+    pub fn to_f32(self) -> f32 {
+        crate::array::convert::float_to_f64(self.0 as u128, &FloatLayout::F16) as f32
+    }
+}
+
+impl NativeNumber for F16 {
+    fn native_datatype() -> Datatype {
+        Datatype::float(2, ByteOrder::NATIVE)
+    }
+    fn from_i64(v: i64) -> Self {
+        F16(float_bits(Number::Int(v), &FloatLayout::F16).map_or(0, |b| b as u16))
+    }
+    fn from_u64(v: u64) -> Self {
+        F16(float_bits(Number::UInt(v), &FloatLayout::F16).map_or(0, |b| b as u16))
+    }
+    fn from_f64(v: f64) -> Self {
+        F16::from_f64(v)
+    }
+}
+
+impl H5Type for F16 {
+    fn decode_all(_file: &File, dt: &Datatype, raw: &[u8]) -> Result<Vec<Self>> {
+        if same_repr::<F16>(dt) {
+            return Ok(raw
+                .chunks_exact(2)
+                .map(|c| {
+                    F16(match ByteOrder::NATIVE {
+                        ByteOrder::Little => u16::from_le_bytes([c[0], c[1]]),
+                        ByteOrder::Big => u16::from_be_bytes([c[0], c[1]]),
+                    })
+                })
+                .collect());
+        }
+        convert_numbers::<F16>(dt, raw)
+    }
+    fn zero() -> Option<Self> {
+        Some(F16(0))
+    }
+    fn file_type_of(_values: &[&Self]) -> Result<Datatype> {
+        Ok(F16::native_datatype())
+    }
+    fn encode(&self, dt: &Datatype, _heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
+        if let Datatype::Float {
+            size: 2,
+            order,
+            layout,
+        } = dt
+            && *layout == FloatLayout::F16
+        {
+            return put_bits(self.0 as u128, 2, *order, out);
+        }
+        encode_number(dt, Number::Float(self.to_f32() as f64), out)
+    }
+}
+
+/// h5py's boolean type: an enumeration of `int8` with `FALSE = 0` and
+/// `TRUE = 1`.
+pub fn bool_datatype() -> Datatype {
+    Datatype::Enum {
+        base: Box::new(Datatype::int(1, true, ByteOrder::Little)),
+        members: vec![
+            EnumMember {
+                name: "FALSE".into(),
+                value: vec![0],
+            },
+            EnumMember {
+                name: "TRUE".into(),
+                value: vec![1],
+            },
+        ],
+    }
+}
+
 impl H5Type for bool {
     fn decode_all(_file: &File, dt: &Datatype, raw: &[u8]) -> Result<Vec<Self>> {
         Ok(convert_numbers::<u64>(dt, raw)?
             .into_iter()
             .map(|v| v != 0)
             .collect())
+    }
+    fn file_type_of(_values: &[&Self]) -> Result<Datatype> {
+        Ok(bool_datatype())
+    }
+    /// Into an enumeration or integer type: 0 or 1 in the (base) integer.
+    fn encode(&self, dt: &Datatype, _heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
+        let n = Number::UInt(u64::from(*self));
+        match dt {
+            Datatype::Enum { base, .. } => encode_number(base, n, out),
+            Datatype::Integer { .. } => encode_number(dt, n, out),
+            other => Err(cannot_write::<bool>(other)),
+        }
     }
 }
 
@@ -173,52 +579,384 @@ pub fn unpad(bytes: &[u8], pad: StringPad) -> &[u8] {
     }
 }
 
-impl H5Type for String {
-    fn decode_all(file: &File, dt: &Datatype, raw: &[u8]) -> Result<Vec<Self>> {
-        let es = dt.size().max(1);
-        match dt {
-            Datatype::String { pad, .. } => Ok(raw
-                .chunks_exact(es)
-                .map(|e| String::from_utf8_lossy(unpad(e, *pad)).into_owned())
-                .collect()),
-            Datatype::VarLenString { .. } => raw
-                .chunks_exact(es)
-                .map(|e| match decode_value(file, dt, e)? {
-                    Value::String(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
-                    _ => Err(Error::usage("not a string")),
-                })
-                .collect(),
-            other => Err(Error::usage(format!(
-                "cannot read {} as a String",
-                crate::array::convert::describe(other)
-            ))),
+/// Appends `bytes` as one fixed-length string element of `size` bytes
+/// padded per `pad`.
+///
+/// # Errors
+/// `Usage` when the bytes do not fit (a NUL-terminated string needs one
+/// byte for its NUL) or hold a NUL a NUL-terminated string would end at.
+pub fn encode_fixed_string(
+    bytes: &[u8],
+    size: u32,
+    pad: StringPad,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let size = size as usize;
+    let room = if pad == StringPad::NullTerm {
+        size.saturating_sub(1)
+    } else {
+        size
+    };
+    if bytes.len() > room {
+        return Err(Error::usage(format!(
+            "a string of {} bytes does not fit a {size}-byte {} string type",
+            bytes.len(),
+            pad.name()
+        )));
+    }
+    if pad == StringPad::NullTerm && bytes.contains(&0) {
+        return Err(Error::usage(
+            "a string holding a NUL byte cannot be stored NUL-terminated",
+        ));
+    }
+    out.extend_from_slice(bytes);
+    let fill = if pad == StringPad::SpacePad { b' ' } else { 0 };
+    out.resize(out.len() + (size - bytes.len()), fill);
+    Ok(())
+}
+
+/// Encodes string bytes into a fixed or variable-length string type;
+/// `text` refuses non-ASCII bytes for ASCII types.
+fn encode_string_bytes<T>(
+    bytes: &[u8],
+    text: bool,
+    dt: &Datatype,
+    heap: &mut dyn VlenSink,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let check_cset = |cset: CharSet| {
+        if text && cset == CharSet::Ascii && !bytes.is_ascii() {
+            Err(Error::usage(
+                "non-ASCII text cannot be written to an ASCII string type",
+            ))
+        } else {
+            Ok(())
         }
+    };
+    match dt {
+        Datatype::String { size, pad, cset } => {
+            check_cset(*cset)?;
+            encode_fixed_string(bytes, *size, *pad, out)
+        }
+        Datatype::VarLenString { cset, .. } => {
+            check_cset(*cset)?;
+            put_vlen(heap, dt, bytes.len(), bytes, out)
+        }
+        other => Err(cannot_write::<T>(other)),
     }
 }
 
-impl<N: NativeNumber + H5Type> H5Type for Vec<N> {
+/// The bytes of each string element of `dt` (padding removed from fixed
+/// strings; variable-length strings fetched from the global heap).
+fn string_elements<'a>(
+    file: &'a File,
+    dt: &Datatype,
+    raw: &'a [u8],
+    what: &str,
+) -> Result<Vec<&'a [u8]>> {
+    let es = dt.size().max(1);
+    match dt {
+        Datatype::String { pad, .. } => Ok(raw.chunks_exact(es).map(|e| unpad(e, *pad)).collect()),
+        Datatype::VarLenString { .. } => raw
+            .chunks_exact(es)
+            .map(|e| vlen_bytes(file, e, 1))
+            .collect(),
+        other => Err(Error::usage(format!(
+            "cannot read {} as {what}",
+            describe(other)
+        ))),
+    }
+}
+
+/// h5py's type for `str` data: a variable-length, NUL-terminated UTF-8
+/// string (16-byte elements with 8-byte file offsets).
+pub fn vlen_string_datatype() -> Datatype {
+    Datatype::VarLenString {
+        pad: StringPad::NullTerm,
+        cset: CharSet::Utf8,
+        size: 16,
+    }
+}
+
+impl H5Type for String {
     fn decode_all(file: &File, dt: &Datatype, raw: &[u8]) -> Result<Vec<Self>> {
-        let Datatype::VarLen { .. } = dt else {
+        Ok(string_elements(file, dt, raw, "a String")?
+            .into_iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect())
+    }
+    fn file_type_of(_values: &[&Self]) -> Result<Datatype> {
+        Ok(vlen_string_datatype())
+    }
+    /// Into a variable-length string (through the heap) or a fixed-length
+    /// one of any padding and character set (ASCII types take ASCII text
+    /// only).
+    fn encode(&self, dt: &Datatype, heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
+        encode_string_bytes::<String>(self.as_bytes(), true, dt, heap, out)
+    }
+}
+
+/// A byte string: h5py's `np.bytes_` (`'S'`) data. Written as a
+/// fixed-length, NUL-padded ASCII string as long as the longest value (at
+/// least 1 byte); reads from any string type (padding removed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct FixedBytes(pub Vec<u8>);
+
+impl From<&[u8]> for FixedBytes {
+    fn from(b: &[u8]) -> Self {
+        FixedBytes(b.to_vec())
+    }
+}
+
+impl From<&str> for FixedBytes {
+    fn from(s: &str) -> Self {
+        FixedBytes(s.as_bytes().to_vec())
+    }
+}
+
+impl H5Type for FixedBytes {
+    fn decode_all(file: &File, dt: &Datatype, raw: &[u8]) -> Result<Vec<Self>> {
+        Ok(string_elements(file, dt, raw, "FixedBytes")?
+            .into_iter()
+            .map(|b| FixedBytes(b.to_vec()))
+            .collect())
+    }
+    fn file_type_of(values: &[&Self]) -> Result<Datatype> {
+        let longest = values.iter().map(|v| v.0.len()).max().unwrap_or(0).max(1);
+        let size = u32::try_from(longest)
+            .map_err(|_| Error::usage(format!("a {longest}-byte fixed-length string")))?;
+        Ok(Datatype::String {
+            size,
+            pad: StringPad::NullPad,
+            cset: CharSet::Ascii,
+        })
+    }
+    /// Into a fixed-length string of any padding (an error when too long)
+    /// or a variable-length string.
+    fn encode(&self, dt: &Datatype, heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
+        encode_string_bytes::<FixedBytes>(&self.0, false, dt, heap, out)
+    }
+}
+
+/// The variable-length sequence type h5py writes for sequences of `base`
+/// (16-byte elements with 8-byte file offsets).
+pub fn vlen_datatype(base: Datatype) -> Datatype {
+    Datatype::VarLen {
+        base: Box::new(base),
+        size: 16,
+    }
+}
+
+impl<T: H5Type> H5Type for Vec<T> {
+    /// From a variable-length sequence whose base type `T` reads.
+    fn decode_all(file: &File, dt: &Datatype, raw: &[u8]) -> Result<Vec<Self>> {
+        let Datatype::VarLen { base, .. } = dt else {
             return Err(Error::usage(format!(
                 "cannot read {} as a Vec (a variable-length sequence)",
-                crate::array::convert::describe(dt)
+                describe(dt)
             )));
         };
         let es = dt.size().max(1);
         raw.chunks_exact(es)
-            .map(|e| match decode_value(file, dt, e)? {
-                Value::Sequence(items) => items
-                    .into_iter()
-                    .map(|v| match v {
-                        Value::Int(i) => Ok(N::from_i64(i)),
-                        Value::UInt(u) => Ok(N::from_u64(u)),
-                        Value::Float(f) => Ok(N::from_f64(f)),
-                        _ => Err(Error::usage("sequence element is not a number")),
-                    })
-                    .collect(),
-                _ => Err(Error::usage("not a sequence")),
+            .map(|e| {
+                let data = vlen_bytes(file, e, base.size())?;
+                T::decode_all(file, base, data)
             })
             .collect()
+    }
+    fn file_type_of(values: &[&Self]) -> Result<Datatype> {
+        let all: Vec<&T> = values.iter().flat_map(|v| v.iter()).collect();
+        Ok(vlen_datatype(T::file_type_of(&all)?))
+    }
+    /// Into a variable-length sequence: the elements encoded as its base
+    /// type, stored through the heap.
+    fn encode(&self, dt: &Datatype, heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
+        let Datatype::VarLen { base, .. } = dt else {
+            return Err(cannot_write::<Self>(dt));
+        };
+        let mut data = Vec::new();
+        T::encode_all(self, base, heap, &mut data)?;
+        put_vlen(heap, dt, self.len(), &data, out)
+    }
+}
+
+impl<T: H5Type, const N: usize> H5Type for [T; N] {
+    /// From an array type of `N` elements in all (any dimensions, C order).
+    fn decode_all(file: &File, dt: &Datatype, raw: &[u8]) -> Result<Vec<Self>> {
+        let base = array_base::<Self>(dt, N)?;
+        let flat = T::decode_all(file, base, raw)?;
+        let mut out = Vec::with_capacity(flat.len() / N.max(1));
+        let mut it = flat.into_iter();
+        loop {
+            let chunk: Vec<T> = it.by_ref().take(N).collect();
+            if chunk.len() < N || N == 0 {
+                break;
+            }
+            match <[T; N]>::try_from(chunk) {
+                Ok(a) => out.push(a),
+                Err(_) => return Err(Error::usage("array element count")),
+            }
+        }
+        Ok(out)
+    }
+    fn file_type_of(values: &[&Self]) -> Result<Datatype> {
+        let n = u32::try_from(N)
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| Error::usage(format!("an array type of {N} elements")))?;
+        let all: Vec<&T> = values.iter().flat_map(|v| v.iter()).collect();
+        Ok(Datatype::Array {
+            dims: vec![n],
+            base: Box::new(T::file_type_of(&all)?),
+        })
+    }
+    fn encode(&self, dt: &Datatype, heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
+        let base = array_base::<Self>(dt, N)?;
+        T::encode_all(self, base, heap, out)
+    }
+    fn encode_all(
+        values: &[Self],
+        dt: &Datatype,
+        heap: &mut dyn VlenSink,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let base = array_base::<Self>(dt, N)?;
+        T::encode_all(values.as_flattened(), base, heap, out)
+    }
+}
+
+/// The base type of `dt` when it is an array type of `n` elements in all.
+fn array_base<T>(dt: &Datatype, n: usize) -> Result<&Datatype> {
+    match dt {
+        Datatype::Array { dims, base }
+            if dims
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d as usize))
+                == Some(n) =>
+        {
+            Ok(base)
+        }
+        Datatype::Array { dims, .. } => Err(Error::usage(format!(
+            "an array type of dimensions {dims:?} does not hold {n} elements ({})",
+            std::any::type_name::<T>()
+        ))),
+        other => Err(Error::usage(format!(
+            "{} is {}, not an array type",
+            std::any::type_name::<T>(),
+            describe(other)
+        ))),
+    }
+}
+
+/// An object reference: the address of the referenced object's header
+/// (0 for a null reference). Written as h5py writes `h5py.ref_dtype` data:
+/// the 8-byte object reference type; reads from those and from revised
+/// references naming an object of the same file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ObjectRef(pub u64);
+
+impl ObjectRef {
+    /// The null reference.
+    pub const NULL: ObjectRef = ObjectRef(0);
+
+    /// True for the null reference.
+    pub fn is_null(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// The 8-byte object reference type (`H5T_STD_REF_OBJ`).
+pub fn object_ref_datatype() -> Datatype {
+    Datatype::Reference {
+        size: 8,
+        kind: ReferenceKind::Object,
+    }
+}
+
+/// Appends an object reference to the header at `addr` (`None`: null) as
+/// one element of the reference type `dt`: the address itself for the old
+/// object references; for revised ones, an inline reference (type 2, no
+/// flags, token size O = element size - 10, the address in O bytes, zeros
+/// up to the element size) or all zeros when null.
+///
+/// # Errors
+/// `Usage` when `dt` is not an object or revised reference type or the
+/// address does not fit it.
+pub fn encode_object_ref(dt: &Datatype, addr: Option<u64>, out: &mut Vec<u8>) -> Result<()> {
+    let fits = |w: usize, a: u64| w >= 8 || a >> (8 * w) == 0;
+    match dt {
+        Datatype::Reference {
+            size,
+            kind: ReferenceKind::Object,
+        } => {
+            let w = *size as usize;
+            let a = addr.unwrap_or(0);
+            if !fits(w, a) {
+                return Err(Error::usage(format!(
+                    "address {a:#x} does not fit a {w}-byte object reference"
+                )));
+            }
+            let le = a.to_le_bytes();
+            out.extend_from_slice(&le[..w.min(8)]);
+            out.resize(out.len() + w.saturating_sub(8), 0);
+            Ok(())
+        }
+        Datatype::Reference {
+            size,
+            kind: ReferenceKind::Revised,
+        } => {
+            let w = *size as usize;
+            let Some(a) = addr else {
+                out.resize(out.len() + w, 0);
+                return Ok(());
+            };
+            let o = w
+                .checked_sub(10)
+                .filter(|o| (1..=8).contains(o))
+                .ok_or_else(|| Error::usage(format!("a {w}-byte revised reference type")))?;
+            if !fits(o, a) {
+                return Err(Error::usage(format!(
+                    "address {a:#x} does not fit a {o}-byte token"
+                )));
+            }
+            out.extend_from_slice(&[2, 0, o as u8]);
+            out.extend_from_slice(&a.to_le_bytes()[..o]);
+            out.resize(out.len() + (w - 3 - o), 0);
+            Ok(())
+        }
+        other => Err(Error::usage(format!(
+            "cannot write an object reference as {}",
+            match other {
+                Datatype::Reference { .. } => "a region reference",
+                o => describe(o),
+            }
+        ))),
+    }
+}
+
+impl H5Type for ObjectRef {
+    fn decode_all(file: &File, dt: &Datatype, raw: &[u8]) -> Result<Vec<Self>> {
+        if !matches!(dt, Datatype::Reference { .. }) {
+            return Err(Error::usage(format!(
+                "cannot read {} as an object reference",
+                describe(dt)
+            )));
+        }
+        let es = dt.size().max(1);
+        raw.chunks_exact(es)
+            .map(|e| match decode_value(file, dt, e)? {
+                Value::ObjectRef(a) => Ok(ObjectRef(a.unwrap_or(0))),
+                _ => Err(Error::usage(
+                    "not a reference to an object of this file (a region, attribute or external reference)",
+                )),
+            })
+            .collect()
+    }
+    fn file_type_of(_values: &[&Self]) -> Result<Datatype> {
+        Ok(object_ref_datatype())
+    }
+    fn encode(&self, dt: &Datatype, _heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
+        encode_object_ref(dt, (!self.is_null()).then_some(self.0), out)
     }
 }
 
@@ -228,5 +966,300 @@ impl H5Type for Value {
         raw.chunks_exact(es)
             .map(|e| decode_value(file, dt, e))
             .collect()
+    }
+    /// Any value as any type it matches: see [`encode_value`].
+    fn encode(&self, dt: &Datatype, heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
+        encode_value(dt, self, heap, out)
+    }
+}
+
+/// What `#[derive(H5Type)]` expands to calls: the compound and
+/// enumeration logic shared by every derived type. Not meant to be called
+/// directly; its items may change.
+#[doc(hidden)]
+pub mod derive_support {
+    use super::{H5Type, VlenSink, describe, encode_number};
+    use crate::array::convert::{Number, number};
+    pub use crate::error::{Error, Result};
+    pub use crate::format::datatype::Datatype;
+    use crate::format::datatype::{CompoundMember, EnumMember};
+    pub use crate::hl::file::File;
+
+    /// A member of a compound file type: its offset and type.
+    pub type Member<'a> = (usize, &'a Datatype);
+
+    /// The packed compound type of `members` in order, as numpy lays out
+    /// a structured dtype without alignment: each member right after the
+    /// previous one, the size their sum.
+    ///
+    /// # Errors
+    /// `Usage` when the members take more than 4 GiB.
+    pub fn compound(members: Vec<(&str, Datatype)>) -> Result<Datatype> {
+        let mut offset = 0u32;
+        let mut out = Vec::with_capacity(members.len());
+        for (name, dtype) in members {
+            let size = u32::try_from(dtype.size())
+                .ok()
+                .and_then(|s| offset.checked_add(s).map(|end| (s, end)));
+            let Some((_, end)) = size else {
+                return Err(Error::usage("a compound type larger than 4 GiB"));
+            };
+            out.push(CompoundMember {
+                name: name.to_string(),
+                offset,
+                dtype,
+            });
+            offset = end;
+        }
+        Ok(Datatype::Compound {
+            size: offset,
+            members: out,
+        })
+    }
+
+    /// The members of the compound type `dt` named `names` (in the order
+    /// of `names`; the file may store them in any order).
+    ///
+    /// # Errors
+    /// `Usage` when `dt` is not a compound type or lacks one of the names.
+    pub fn members<'a, const N: usize>(
+        dt: &'a Datatype,
+        names: [&str; N],
+        ty: &str,
+    ) -> Result<[Member<'a>; N]> {
+        let Datatype::Compound { members, .. } = dt else {
+            return Err(Error::usage(format!(
+                "cannot use {} as {ty} (a compound type)",
+                describe(dt)
+            )));
+        };
+        let mut out = [(0usize, dt); N];
+        for (slot, name) in out.iter_mut().zip(names) {
+            let m = members.iter().find(|m| m.name == name).ok_or_else(|| {
+                Error::usage(format!(
+                    "the compound type has no member {name:?} (a field of {ty}); it has {:?}",
+                    members.iter().map(|m| m.name.as_str()).collect::<Vec<_>>()
+                ))
+            })?;
+            *slot = (m.offset as usize, &m.dtype);
+        }
+        Ok(out)
+    }
+
+    /// Number of whole elements of `dt` in `raw`.
+    pub fn count(dt: &Datatype, raw: &[u8]) -> usize {
+        raw.len() / dt.size().max(1)
+    }
+
+    /// Decodes member `m` of every element of the compound `dt` in `raw`.
+    ///
+    /// # Errors
+    /// As the member type's `decode_all`; `Format` when the member runs
+    /// past its element.
+    pub fn column<T: H5Type>(
+        file: &File,
+        dt: &Datatype,
+        raw: &[u8],
+        m: Member,
+    ) -> Result<std::vec::IntoIter<T>> {
+        let es = dt.size().max(1);
+        let (off, mdt) = m;
+        let ms = mdt.size();
+        if off.checked_add(ms).is_none_or(|e| e > es) {
+            return Err(Error::format_noaddr(
+                "compound member runs past its element",
+            ));
+        }
+        let mut bytes = Vec::with_capacity(count(dt, raw).saturating_mul(ms));
+        for e in raw.chunks_exact(es) {
+            bytes.extend_from_slice(&e[off..off + ms]);
+        }
+        let values = T::decode_all(file, mdt, &bytes)?;
+        if values.len() != count(dt, raw) {
+            return Err(Error::usage(format!(
+                "a compound member gave {} values for {} elements",
+                values.len(),
+                count(dt, raw)
+            )));
+        }
+        Ok(values.into_iter())
+    }
+
+    /// The next value of a member column.
+    ///
+    /// # Errors
+    /// `Usage` when the column ran out.
+    pub fn next<T>(it: &mut std::vec::IntoIter<T>) -> Result<T> {
+        it.next()
+            .ok_or_else(|| Error::usage("a compound member ran out of values"))
+    }
+
+    /// Appends a zeroed element of `dt` to `out` and returns where it
+    /// starts.
+    pub fn begin_element(dt: &Datatype, out: &mut Vec<u8>) -> usize {
+        let start = out.len();
+        out.resize(start + dt.size(), 0);
+        start
+    }
+
+    /// Encodes `v` as member `m` of the element of `out` starting at
+    /// `start` (`scratch`: a reusable buffer).
+    ///
+    /// # Errors
+    /// As `v`'s `encode`; `Usage` when the encoding is not the member's
+    /// size.
+    pub fn encode_member<T: H5Type>(
+        v: &T,
+        m: Member,
+        heap: &mut dyn VlenSink,
+        out: &mut [u8],
+        start: usize,
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
+        let (off, mdt) = m;
+        scratch.clear();
+        v.encode(mdt, heap, scratch)?;
+        let dst = start
+            .checked_add(off)
+            .and_then(|s| s.checked_add(scratch.len()).map(|e| (s, e)))
+            .and_then(|(s, e)| out.get_mut(s..e))
+            .filter(|_| scratch.len() == mdt.size())
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "a {}-byte encoding for a {}-byte compound member",
+                    scratch.len(),
+                    mdt.size()
+                ))
+            })?;
+        dst.copy_from_slice(scratch);
+        Ok(())
+    }
+
+    fn as_number(v: i128) -> Number {
+        match i64::try_from(v) {
+            Ok(i) => Number::Int(i),
+            Err(_) => Number::UInt(v.clamp(0, u64::MAX as i128) as u64),
+        }
+    }
+
+    /// The enumeration type over `base` with the variants' names and
+    /// values, in declaration order.
+    ///
+    /// # Errors
+    /// `Usage` when `base` is not an integer type.
+    pub fn enum_type(base: Datatype, variants: &[(&str, i128)]) -> Result<Datatype> {
+        if !matches!(base, Datatype::Integer { .. }) {
+            return Err(Error::usage("an enumeration over a non-integer type"));
+        }
+        let mut members = Vec::with_capacity(variants.len());
+        for (name, v) in variants {
+            let mut value = Vec::new();
+            encode_number(&base, as_number(*v), &mut value)?;
+            members.push(EnumMember {
+                name: name.to_string(),
+                value,
+            });
+        }
+        Ok(Datatype::Enum {
+            base: Box::new(base),
+            members,
+        })
+    }
+
+    /// The variant index of each element of `raw`: enumeration members are
+    /// matched by name (as libhdf5 converts enumerations), plain integers by
+    /// value.
+    ///
+    /// # Errors
+    /// `Usage` for a value with no variant, or a type that is neither.
+    pub fn enum_decode(
+        dt: &Datatype,
+        raw: &[u8],
+        variants: &[(&str, i128)],
+        ty: &str,
+    ) -> Result<Vec<usize>> {
+        let es = dt.size().max(1);
+        match dt {
+            Datatype::Enum { members, base } => {
+                // (stored value, variant) of every member
+                let table: Vec<(&[u8], Option<usize>)> = members
+                    .iter()
+                    .map(|m| {
+                        (
+                            m.value.as_slice(),
+                            variants.iter().position(|(n, _)| *n == m.name),
+                        )
+                    })
+                    .collect();
+                raw.chunks_exact(es)
+                    .map(|e| match table.iter().find(|(v, _)| *v == e) {
+                        Some((_, Some(i))) => Ok(*i),
+                        Some((_, None)) | None => {
+                            let name = members
+                                .iter()
+                                .find(|m| m.value.as_slice() == e)
+                                .map(|m| m.name.as_str());
+                            Err(Error::usage(match name {
+                                Some(n) => format!("{ty} has no variant {n:?}"),
+                                None => format!(
+                                    "value {} is no member of the enumeration",
+                                    base.integer_text(e)
+                                ),
+                            }))
+                        }
+                    })
+                    .collect()
+            }
+            Datatype::Integer { .. } => raw
+                .chunks_exact(es)
+                .map(|e| {
+                    let v: i128 = match number(dt, e)? {
+                        Number::Int(i) => i.into(),
+                        Number::UInt(u) => u.into(),
+                        Number::Float(_) => return Err(Error::usage("not an integer")),
+                    };
+                    variants
+                        .iter()
+                        .position(|(_, d)| *d == v)
+                        .ok_or_else(|| Error::usage(format!("{ty} has no variant of value {v}")))
+                })
+                .collect(),
+            other => Err(Error::usage(format!(
+                "cannot read {} as {ty} (an enumeration)",
+                describe(other)
+            ))),
+        }
+    }
+
+    /// Appends variant `i` of `variants` as one element of `dt`: the value
+    /// of the member of the same name for an enumeration type, the
+    /// variant's value for an integer type.
+    ///
+    /// # Errors
+    /// `Usage` when the enumeration has no such member or `dt` is neither.
+    pub fn enum_encode(
+        dt: &Datatype,
+        i: usize,
+        variants: &[(&str, i128)],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let (name, v) = variants
+            .get(i)
+            .copied()
+            .ok_or_else(|| Error::usage("variant index out of range"))?;
+        match dt {
+            Datatype::Enum { members, .. } => {
+                let m = members.iter().find(|m| m.name == name).ok_or_else(|| {
+                    Error::usage(format!("the enumeration type has no member {name:?}"))
+                })?;
+                out.extend_from_slice(&m.value);
+                Ok(())
+            }
+            Datatype::Integer { .. } => encode_number(dt, as_number(v), out),
+            other => Err(Error::usage(format!(
+                "cannot write an enumeration as {}",
+                describe(other)
+            ))),
+        }
     }
 }

@@ -1,12 +1,30 @@
 //! Generic element values: any HDF5 element decoded into a tree of
 //! [`Value`]s, variable-length data and references fetched from the global
-//! heap.
+//! heap ([`decode_value`]), and encoded back from one ([`encode_value`]).
+//!
+//! Element layouts (spec IV.A.2.d; variable-length data III.E; references
+//! VIII.B, VIII.C), as [`encode_value`] writes them:
+//!
+//! ```text
+//! integer, float, enum   size bytes in the (base) type's byte order
+//! bitfield               the value's low size bytes, in the type's order
+//! fixed string           size bytes (padding included)
+//! opaque, time           the bytes as they are
+//! compound               each member at its offset; bytes between them zero
+//! array                  base elements in C order
+//! vlen, vlen string      length (4) | heap collection address (O) | index (4)
+//! object reference (old) header address (8)
+//! revised reference      type (1) | flags (1) | inline block, zero-padded,
+//!                        or block size (4) | heap address (O) | index (4)
+//! complex                real part | imaginary part
+//! ```
 
 use super::file::File;
-use crate::array::convert::{Number, number};
+use super::types::{VlenSink, encode_fixed_string, encode_number, encode_object_ref, put_vlen};
+use crate::array::convert::{Number, describe, number};
 use crate::error::{Error, Result};
 use crate::format::cursor::{Cursor, le_uint};
-use crate::format::datatype::{Datatype, ReferenceKind};
+use crate::format::datatype::{ByteOrder, Datatype, ReferenceKind};
 use crate::format::reference::StoredReference;
 pub use crate::format::reference::{Reference, ReferenceType, RegionSelection};
 
@@ -179,6 +197,248 @@ fn decode(file: &File, dt: &Datatype, bytes: &[u8], depth: u32) -> Result<Value>
     })
 }
 
+/// Appends `v` encoded as one element of `dt` (`dt.size()` bytes) to
+/// `out`, variable-length parts stored through `heap`: the inverse of
+/// [`decode_value`] (decoding the result gives `v` back, and for values
+/// [`decode_value`] made, the bytes it read).
+///
+/// Numbers go into integer, float and enumeration types (converted as
+/// libhdf5 converts: see [`super::types`]); compound members are matched by
+/// name, every member of `dt` must be present; a fixed-length string takes
+/// its stored bytes ([`Value::FixedString`], exactly its size) or text
+/// ([`Value::String`], padded). Object references go into both reference
+/// encodings; revised references to attributes or other files into
+/// revised types through the heap.
+///
+/// # Errors
+/// `Usage` when `v` does not match `dt` (kind, member names, array length,
+/// string length); `Unsupported` for region references (their selections
+/// are not written) and float layouts the encoder does not know.
+pub fn encode_value(
+    dt: &Datatype,
+    v: &Value,
+    heap: &mut dyn VlenSink,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    encode(dt, v, heap, out, 0)
+}
+
+fn mismatch(dt: &Datatype, v: &Value) -> Error {
+    Error::usage(format!(
+        "cannot write {} as {}",
+        value_kind(v),
+        describe(dt)
+    ))
+}
+
+fn value_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Int(_) | Value::UInt(_) | Value::Float(_) => "a number",
+        Value::FixedString(_) => "a fixed-length string value",
+        Value::String(_) => "a string value",
+        Value::Opaque(_) => "opaque bytes",
+        Value::Compound(_) => "a compound value",
+        Value::Array(_) => "an array value",
+        Value::Sequence(_) => "a sequence value",
+        Value::ObjectRef(_) => "an object reference",
+        Value::RegionRef(_) => "a region reference",
+        Value::Reference(_) => "a reference",
+        Value::Complex(..) => "a complex value",
+    }
+}
+
+fn as_number(v: &Value) -> Option<Number> {
+    match v {
+        Value::Int(i) => Some(Number::Int(*i)),
+        Value::UInt(u) => Some(Number::UInt(*u)),
+        Value::Float(f) => Some(Number::Float(*f)),
+        _ => None,
+    }
+}
+
+fn encode(
+    dt: &Datatype,
+    v: &Value,
+    heap: &mut dyn VlenSink,
+    out: &mut Vec<u8>,
+    depth: u32,
+) -> Result<()> {
+    if depth > 32 {
+        return Err(Error::limit("values nested deeper than 32"));
+    }
+    let start = out.len();
+    match (dt, v) {
+        (Datatype::Integer { .. } | Datatype::Float { .. }, _) => {
+            let n = as_number(v).ok_or_else(|| mismatch(dt, v))?;
+            encode_number(dt, n, out)?;
+        }
+        (Datatype::Enum { base, .. }, _) => {
+            let n = as_number(v).ok_or_else(|| mismatch(dt, v))?;
+            encode_number(base, n, out)?;
+        }
+        (Datatype::Bitfield { size, order }, Value::UInt(u)) => {
+            let n = *size as usize;
+            let le = u.to_le_bytes();
+            let mut b: Vec<u8> = le.iter().copied().chain(std::iter::repeat(0)).take(n).collect();
+            if *order == ByteOrder::Big {
+                b.reverse();
+            }
+            out.extend_from_slice(&b);
+        }
+        (Datatype::Time { .. } | Datatype::Opaque { .. }, Value::Opaque(b))
+        | (Datatype::String { .. }, Value::FixedString(b)) => {
+            if b.len() != dt.size() {
+                return Err(Error::usage(format!(
+                    "{} bytes for a {}-byte {}",
+                    b.len(),
+                    dt.size(),
+                    describe(dt)
+                )));
+            }
+            out.extend_from_slice(b);
+        }
+        (Datatype::String { size, pad, .. }, Value::String(b)) => {
+            encode_fixed_string(b, *size, *pad, out)?;
+        }
+        (Datatype::Compound { size, members }, Value::Compound(fields)) => {
+            if let Some((name, _)) = fields
+                .iter()
+                .find(|(n, _)| !members.iter().any(|m| &m.name == n))
+            {
+                return Err(Error::usage(format!(
+                    "the compound type has no member {name:?}"
+                )));
+            }
+            out.resize(start + *size as usize, 0);
+            let mut part = Vec::new();
+            for m in members {
+                let (_, fv) = fields.iter().find(|(n, _)| *n == m.name).ok_or_else(|| {
+                    Error::usage(format!("the compound value has no member {:?}", m.name))
+                })?;
+                part.clear();
+                encode(&m.dtype, fv, heap, &mut part, depth + 1)?;
+                let dst = (start + m.offset as usize)
+                    .checked_add(part.len())
+                    .and_then(|e| out.get_mut(start + m.offset as usize..e))
+                    .ok_or_else(|| Error::usage("compound member past its element"))?;
+                dst.copy_from_slice(&part);
+            }
+        }
+        (Datatype::Array { base, .. }, Value::Array(items)) => {
+            let n = dt.size() / base.size().max(1);
+            if items.len() != n {
+                return Err(Error::usage(format!(
+                    "{} values for an array type of {n} elements",
+                    items.len()
+                )));
+            }
+            for it in items {
+                encode(base, it, heap, out, depth + 1)?;
+            }
+        }
+        (Datatype::VarLenString { .. }, Value::String(b)) => {
+            put_vlen(heap, dt, b.len(), b, out)?;
+        }
+        (Datatype::VarLen { base, .. }, Value::Sequence(items)) => {
+            let mut data = Vec::with_capacity(items.len().saturating_mul(base.size()));
+            for it in items {
+                encode(base, it, heap, &mut data, depth + 1)?;
+            }
+            put_vlen(heap, dt, items.len(), &data, out)?;
+        }
+        (
+            Datatype::Reference {
+                kind: ReferenceKind::Object | ReferenceKind::Revised,
+                ..
+            },
+            Value::ObjectRef(a),
+        ) => encode_object_ref(dt, *a, out)?,
+        (Datatype::Reference { size, .. }, Value::RegionRef(None)) => {
+            out.resize(start + *size as usize, 0);
+        }
+        (
+            Datatype::Reference {
+                kind: ReferenceKind::Revised,
+                ..
+            },
+            Value::Reference(r),
+        ) => encode_revised_in_heap(dt, r, heap, out)?,
+        (Datatype::Reference { .. }, Value::RegionRef(Some(_)) | Value::Reference(_)) => {
+            return Err(Error::unsupported(
+                "writing region references (or references not held in a revised reference type)",
+            ));
+        }
+        (Datatype::Complex { base, .. }, Value::Complex(re, im)) => {
+            encode_number(base, Number::Float(*re), out)?;
+            encode_number(base, Number::Float(*im), out)?;
+        }
+        _ => return Err(mismatch(dt, v)),
+    }
+    if out.len() - start != dt.size() {
+        return Err(Error::usage(format!(
+            "a {}-byte encoding for a {}-byte {}",
+            out.len() - start,
+            dt.size(),
+            describe(dt)
+        )));
+    }
+    Ok(())
+}
+
+/// A revised reference stored in the global heap: the header in the
+/// element, then the block's size and heap ID (the same layout as a
+/// variable-length element, so the sink stores it), zeros to the element
+/// size. Region references are refused: their selections are not encoded.
+fn encode_revised_in_heap(
+    dt: &Datatype,
+    r: &Reference,
+    heap: &mut dyn VlenSink,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let code = match r.kind {
+        ReferenceType::Object => 2u8,
+        ReferenceType::Attribute => 4,
+        ReferenceType::Region => {
+            return Err(Error::unsupported("writing region references"));
+        }
+    };
+    let name = |s: &str, block: &mut Vec<u8>| -> Result<()> {
+        let n = u16::try_from(s.len())
+            .map_err(|_| Error::usage("a reference name longer than 65535 bytes"))?;
+        block.extend_from_slice(&n.to_le_bytes());
+        block.extend_from_slice(s.as_bytes());
+        Ok(())
+    };
+    let tn = u8::try_from(r.token.len()).map_err(|_| Error::usage("a token over 255 bytes"))?;
+    let mut block = vec![tn];
+    block.extend_from_slice(&r.token);
+    if let Some(f) = &r.external_file {
+        name(f, &mut block)?;
+    }
+    if r.kind == ReferenceType::Attribute {
+        name(r.attribute.as_deref().unwrap_or(""), &mut block)?;
+    }
+    if r.kind == ReferenceType::Object && r.external_file.is_none() {
+        // an object of this file is stored inline
+        return encode_object_ref(dt, r.address(), out);
+    }
+    let start = out.len();
+    out.push(code);
+    out.push(u8::from(r.external_file.is_some()));
+    let len = u32::try_from(block.len()).map_err(|_| Error::usage("a reference block over 4 GiB"))?;
+    let elem = heap.put(len, &block)?;
+    out.extend_from_slice(&elem);
+    if out.len() - start > dt.size() {
+        return Err(Error::usage(format!(
+            "a {}-byte reference for a {}-byte reference type",
+            out.len() - start,
+            dt.size()
+        )));
+    }
+    out.resize(start + dt.size(), 0);
+    Ok(())
+}
+
 /// Decodes one element of the reference type `dt` in full: what it names,
 /// the object's address, and for the revised forms the external file, the
 /// region's selection or the attribute's name. `None` for a null reference.
@@ -255,7 +515,7 @@ fn revised(file: &File, bytes: &[u8]) -> Result<Option<Reference>> {
 
 /// The heap bytes of a variable-length element (length, collection
 /// address, object index); `elem` is the base element size.
-fn vlen_bytes<'f>(file: &'f File, bytes: &[u8], elem: usize) -> Result<&'f [u8]> {
+pub(crate) fn vlen_bytes<'f>(file: &'f File, bytes: &[u8], elem: usize) -> Result<&'f [u8]> {
     let sizes = file.inner.ctx().sizes;
     let mut c = Cursor::new(bytes, 0, sizes);
     let len = c.u32()? as usize;
