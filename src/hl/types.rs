@@ -17,9 +17,14 @@
 //! Numbers written to a file type other than their own are converted as
 //! libhdf5 converts them: integers saturate at the target's range (its
 //! precision, for types narrower than their size), floats written to
-//! integers truncate toward zero and saturate, NaN becomes 0, and values
+//! integers truncate toward zero and saturate (infinities too), values
 //! written to floats round to the nearest representable value (ties to
-//! even), overflowing to infinity.
+//! even), and a value beyond the largest finite float of the target is
+//! infinite (libhdf5 checks the range before rounding, so 65505 is an
+//! infinite half float). NaN written to an integer gives 0; libhdf5's
+//! compiled conversions leave that to C's undefined float-to-integer cast
+//! (on x86, the most negative value for signed targets, 0 for `u8` and
+//! `u16`), its generic one gives 0.
 //!
 //! The default file types ([`H5Type::file_type`]) are what h5py writes for
 //! the same data: `i64` → `<i8`, `f32` → `<f4`, `bool` → enumeration of
@@ -259,13 +264,19 @@ fn shift_round(m: u128, s: i64) -> u128 {
 }
 
 /// The bits of `n` in the float layout `l`: round to nearest (ties to
-/// even), overflow to infinity, NaN to a quiet NaN.
+/// even); a value above the largest finite one is infinite (libhdf5 checks
+/// the range before rounding: 65505 becomes infinity as a half float, not
+/// 65504); NaN gives a quiet NaN of the same sign.
 fn float_bits(n: Number, l: &FloatLayout) -> Result<u128> {
     if let Number::Float(f) = n {
         if *l == FloatLayout::F64 {
             return Ok(f.to_bits() as u128);
         }
         if *l == FloatLayout::F32 {
+            // beyond the largest finite value is infinity, before rounding
+            if f.is_finite() && f.abs() > f32::MAX as f64 {
+                return Ok(f32::INFINITY.copysign(f as f32).to_bits() as u128);
+            }
             return Ok((f as f32).to_bits() as u128);
         }
     }
@@ -314,7 +325,17 @@ fn float_bits(n: Number, l: &FloatLayout) -> Result<u128> {
     let len = 128 - m.leading_zeros() as i64;
     let mut biased = e + len - 1 + bias;
     let (exp, mant) = if biased >= 1 {
-        let mut q = shift_round(m, frac as i64 - (len - 1));
+        let s = frac as i64 - (len - 1);
+        // libhdf5 checks the range before rounding: a value above the
+        // largest finite one is infinite even when it would round down
+        let above_max = biased == exp_max as i64 - 1
+            && s < 0
+            && m >> (-s).min(127) == mask(frac + 1)
+            && m & mask((-s).min(128) as u32) != 0;
+        if biased >= exp_max as i64 || above_max {
+            return Ok(assemble(neg, exp_max, lead, l));
+        }
+        let mut q = shift_round(m, s);
         if q >> (frac + 1) != 0 {
             q >>= 1;
             biased += 1;
@@ -343,7 +364,7 @@ fn assemble(neg: bool, exp: u128, mant: u128, l: &FloatLayout) -> u128 {
 /// as libhdf5 converts numbers: integers saturate at the target's range,
 /// floats written to integers truncate toward zero and saturate (NaN
 /// gives 0), values written to floats round to nearest (ties to even) and
-/// overflow to infinity.
+/// are infinite beyond the largest finite value (see the module notes).
 ///
 /// # Errors
 /// `Usage` when `dt` is not an integer or float type; `Unsupported` for
@@ -1261,5 +1282,460 @@ pub mod derive_support {
                 describe(other)
             ))),
         }
+    }
+}
+
+/// A sink for tests: stores objects in one global heap collection placed
+/// after an existing file image, then opens the image with it.
+#[cfg(test)]
+pub(crate) mod test_heap {
+    use super::VlenSink;
+    use crate::error::Result;
+    use crate::format::Sizes;
+    use crate::format::heap::global::{GlobalHeapObject, encode_collection};
+    use crate::hl::file::File;
+
+    pub(crate) struct HeapImage {
+        base: Vec<u8>,
+        addr: u64,
+        sizes: Sizes,
+        pub(crate) objects: Vec<GlobalHeapObject>,
+    }
+
+    impl HeapImage {
+        pub(crate) fn new(base: Vec<u8>, sizes: Sizes) -> HeapImage {
+            let addr = base.len().div_ceil(8) as u64 * 8;
+            HeapImage {
+                base,
+                addr,
+                sizes,
+                objects: Vec::new(),
+            }
+        }
+
+        pub(crate) fn finish(self) -> File {
+            let mut img = self.base;
+            img.resize(self.addr as usize, 0);
+            img.extend(encode_collection(&self.objects, 4096, self.sizes));
+            File::from_bytes(img).unwrap()
+        }
+    }
+
+    impl VlenSink for HeapImage {
+        fn put(&mut self, len: u32, bytes: &[u8]) -> Result<Vec<u8>> {
+            let index = self.objects.len() as u16 + 1;
+            self.objects.push(GlobalHeapObject {
+                index,
+                refcount: 0,
+                data: bytes.to_vec(),
+            });
+            let mut e = len.to_le_bytes().to_vec();
+            e.extend_from_slice(&self.addr.to_le_bytes()[..self.sizes.offset as usize]);
+            e.extend_from_slice(&u32::from(index).to_le_bytes());
+            Ok(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_heap::HeapImage;
+    use super::*;
+    use crate::format::Sizes;
+    use proptest::prelude::*;
+
+    fn fixture() -> Vec<u8> {
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/dtypes_latest.h5"
+        ))
+        .unwrap()
+    }
+
+    fn file() -> File {
+        File::from_bytes(fixture()).unwrap()
+    }
+
+    fn num(dt: &Datatype, n: Number) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_number(dt, n, &mut out).unwrap();
+        out
+    }
+
+    /// Encodes with a heap after the fixture, then decodes with it.
+    fn round_trip<T: H5Type>(values: &[T], dt: &Datatype) -> Vec<T> {
+        let mut heap = HeapImage::new(fixture(), Sizes::DEFAULT);
+        let mut out = Vec::new();
+        T::encode_all(values, dt, &mut heap, &mut out).unwrap();
+        assert_eq!(out.len(), values.len() * dt.size());
+        let f = heap.finish();
+        T::decode_all(&f, dt, &out).unwrap()
+    }
+
+    #[test]
+    fn integers_saturate() {
+        let i1 = Datatype::int(1, true, ByteOrder::Little);
+        let u1 = Datatype::int(1, false, ByteOrder::Little);
+        assert_eq!(num(&i1, Number::Int(300)), [0x7f]);
+        assert_eq!(num(&i1, Number::Int(-300)), [0x80]);
+        assert_eq!(num(&i1, Number::UInt(u64::MAX)), [0x7f]);
+        assert_eq!(num(&u1, Number::Int(-1)), [0]);
+        assert_eq!(num(&u1, Number::Int(300)), [0xff]);
+        let i2be = Datatype::int(2, true, ByteOrder::Big);
+        assert_eq!(num(&i2be, Number::Int(-2)), [0xff, 0xfe]);
+        let u8le = Datatype::int(8, false, ByteOrder::Little);
+        assert_eq!(num(&u8le, Number::UInt(u64::MAX)), [0xff; 8]);
+        let i8le = Datatype::int(8, true, ByteOrder::Little);
+        assert_eq!(
+            num(&i8le, Number::UInt(u64::MAX)),
+            i64::MAX.to_le_bytes()
+        );
+        // 12 bits of precision at bit 2 of a 16-bit element
+        let narrow = Datatype::Integer {
+            size: 2,
+            order: ByteOrder::Little,
+            signed: true,
+            bit_offset: 2,
+            precision: 12,
+        };
+        assert_eq!(num(&narrow, Number::Int(5000)), (2047u16 << 2).to_le_bytes());
+        assert_eq!(
+            num(&narrow, Number::Int(-1)),
+            (0xfffu16 << 2).to_le_bytes()
+        );
+        assert_eq!(
+            convert_numbers::<i64>(&narrow, &num(&narrow, Number::Int(-2048))).unwrap(),
+            [-2048]
+        );
+    }
+
+    #[test]
+    fn floats_to_integers_truncate_and_saturate() {
+        let i4 = Datatype::int(4, true, ByteOrder::Little);
+        let u4 = Datatype::int(4, false, ByteOrder::Little);
+        let f = |dt: &Datatype, x: f64| num(dt, Number::Float(x));
+        assert_eq!(f(&i4, 2.7), 2i32.to_le_bytes());
+        assert_eq!(f(&i4, -2.7), (-2i32).to_le_bytes());
+        assert_eq!(f(&i4, 1e20), i32::MAX.to_le_bytes());
+        assert_eq!(f(&i4, -1e20), i32::MIN.to_le_bytes());
+        assert_eq!(f(&i4, f64::INFINITY), i32::MAX.to_le_bytes());
+        assert_eq!(f(&i4, f64::NAN), [0; 4]);
+        assert_eq!(f(&u4, -2.7), [0; 4]);
+        assert_eq!(f(&u4, 1e20), u32::MAX.to_le_bytes());
+    }
+
+    /// What libhdf5 (through h5py) writes for these conversions.
+    #[test]
+    fn floats_as_libhdf5_writes_them() {
+        let f2 = Datatype::float(2, ByteOrder::Little);
+        let f4 = Datatype::float(4, ByteOrder::Little);
+        let h = |n: Number| u16::from_le_bytes(num(&f2, n).try_into().unwrap());
+        let s = |n: Number| u32::from_le_bytes(num(&f4, n).try_into().unwrap());
+        for (i, bits) in [
+            (65519, 0x7c00),
+            (65505, 0x7c00),
+            (65504, 0x7bff),
+            (2049, 0x6800),
+            (2051, 0x6802),
+            (-70000, 0xfc00),
+        ] {
+            assert_eq!(h(Number::Int(i)), bits, "{i}");
+        }
+        for (x, bits) in [
+            (70000.0, 0x7c00),
+            (65505.0, 0x7c00),
+            (1e-8, 0),
+            (3e-8, 1),
+            (2f64.powi(-25), 0),
+            (2f64.powi(-25) * 1.0000001, 1),
+            (-0.0, 0x8000),
+            (f64::NEG_INFINITY, 0xfc00),
+        ] {
+            assert_eq!(h(Number::Float(x)), bits, "{x}");
+        }
+        assert_eq!(h(Number::Float(f64::NAN)), 0x7e00);
+        assert_eq!(s(Number::Float(1e300)), 0x7f80_0000);
+        assert_eq!(s(Number::Float(-1e300)), 0xff80_0000);
+        assert_eq!(s(Number::Float(1e-300)), 0);
+        assert_eq!(s(Number::Float(0.1)), 0x3dcc_cccd);
+        // just above f32::MAX: infinite, though it would round down
+        assert_eq!(
+            s(Number::Float(f32::MAX as f64 * (1.0 + 2f64.powi(-30)))),
+            0x7f80_0000
+        );
+        assert_eq!(s(Number::UInt((1 << 24) + 1)), 0x4b80_0000);
+        assert_eq!(s(Number::UInt((1 << 24) + 3)), 0x4b80_0002);
+        assert_eq!(s(Number::UInt(u64::MAX)), 0x5f80_0000);
+        // big-endian f8
+        let f8be = Datatype::float(8, ByteOrder::Big);
+        assert_eq!(num(&f8be, Number::Int(-3)), (-3f64).to_be_bytes());
+    }
+
+    /// The generic encoder (forced with a layout that differs from
+    /// `FloatLayout::F32` in its ignored bit offset) agrees with Rust's
+    /// own f64 -> f32 rounding below the overflow threshold.
+    #[test]
+    fn generic_float_encoder_matches_native_f32() {
+        let l = FloatLayout {
+            bit_offset: 1,
+            ..FloatLayout::F32
+        };
+        let check = |x: f64| {
+            let got = float_bits(Number::Float(x), &l).unwrap() as u32;
+            let want = if x.abs() > f32::MAX as f64 && x.is_finite() {
+                f32::INFINITY.copysign(x as f32).to_bits()
+            } else {
+                (x as f32).to_bits()
+            };
+            if x.is_nan() {
+                assert!(f32::from_bits(got).is_nan());
+            } else {
+                assert_eq!(got, want, "{x:e}");
+            }
+        };
+        proptest!(|(bits in any::<u64>())| check(f64::from_bits(bits)));
+        proptest!(|(x in -1e40f64..1e40)| check(x));
+        proptest!(|(i in any::<i64>())| {
+            let got = float_bits(Number::Int(i), &l).unwrap() as u32;
+            prop_assert_eq!(got, (i as f32).to_bits());
+        });
+        for x in [
+            0.0,
+            1.0,
+            f32::MIN_POSITIVE as f64,
+            f32::MIN_POSITIVE as f64 / 3.0,
+            1.401298464324817e-45,
+            7.006492321624085e-46,
+            7.006492321624087e-46,
+        ] {
+            check(x);
+            check(-x);
+        }
+    }
+
+    #[test]
+    fn half_floats_round_trip_every_bit_pattern() {
+        for b in 0..=u16::MAX {
+            let h = F16(b);
+            let back = F16::from_f32(h.to_f32());
+            if h.to_f32().is_nan() {
+                assert!(back.to_f32().is_nan());
+            } else {
+                assert_eq!(back, h, "{b:#x}");
+            }
+        }
+        let dt = Datatype::float(2, ByteOrder::Big);
+        let v = [F16::from_f32(1.5), F16::from_f32(-0.25)];
+        assert_eq!(round_trip(&v, &dt), v);
+        assert_eq!(F16::file_type(&v).unwrap(), Datatype::float(2, ByteOrder::NATIVE));
+        // into an f4 type and back
+        assert_eq!(round_trip(&v, &Datatype::float(4, ByteOrder::Little)), v);
+    }
+
+    #[test]
+    fn numbers_into_other_types_round_trip() {
+        let v: Vec<i64> = vec![-5, 0, 7, 1 << 40];
+        let dt = Datatype::int(8, true, ByteOrder::Big);
+        assert_eq!(round_trip(&v, &dt), v);
+        let dt = Datatype::float(8, ByteOrder::Little);
+        assert_eq!(round_trip(&v, &dt), v);
+        let v: Vec<f32> = vec![1.5, -2.25, f32::INFINITY];
+        assert_eq!(round_trip(&v, &Datatype::float(4, ByteOrder::Big)), v);
+        assert_eq!(round_trip(&v, &Datatype::float(2, ByteOrder::Big)), v);
+        // strings are no numbers
+        let s = Datatype::String {
+            size: 4,
+            pad: StringPad::NullPad,
+            cset: CharSet::Ascii,
+        };
+        assert!(matches!(
+            1i32.encode(&s, &mut HeapImage::new(vec![], Sizes::DEFAULT), &mut vec![]),
+            Err(Error::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn bools_are_h5pys_enum() {
+        let f = file();
+        let ds = f.dataset("bool").unwrap();
+        assert_eq!(bool::file_type(&[true]).unwrap(), *ds.dtype());
+        let v = [true, false, true];
+        assert_eq!(round_trip(&v, &bool_datatype()), v);
+        let mut out = Vec::new();
+        bool::encode_all(&v, &bool_datatype(), &mut HeapImage::new(vec![], Sizes::DEFAULT), &mut out)
+            .unwrap();
+        assert_eq!(out, [1, 0, 1]);
+        let read: Vec<bool> = ds.read_raw_vec().unwrap();
+        let raw = ds.read_raw().unwrap();
+        let mut out = Vec::new();
+        bool::encode_all(&read, ds.dtype(), &mut HeapImage::new(vec![], Sizes::DEFAULT), &mut out)
+            .unwrap();
+        assert_eq!(out, raw);
+    }
+
+    #[test]
+    fn fixed_strings() {
+        let mut out = Vec::new();
+        encode_fixed_string(b"ab", 4, StringPad::NullTerm, &mut out).unwrap();
+        encode_fixed_string(b"ab", 4, StringPad::NullPad, &mut out).unwrap();
+        encode_fixed_string(b"ab", 4, StringPad::SpacePad, &mut out).unwrap();
+        encode_fixed_string(b"abcd", 4, StringPad::NullPad, &mut out).unwrap();
+        assert_eq!(out, b"ab\0\0ab\0\0ab  abcd");
+        // a NUL-terminated string needs room for its NUL
+        assert!(encode_fixed_string(b"abcd", 4, StringPad::NullTerm, &mut out).is_err());
+        assert!(encode_fixed_string(b"abcde", 4, StringPad::SpacePad, &mut out).is_err());
+        assert!(encode_fixed_string(b"a\0b", 4, StringPad::NullTerm, &mut out).is_err());
+        for pad in [StringPad::NullTerm, StringPad::NullPad, StringPad::SpacePad] {
+            for cset in [CharSet::Ascii, CharSet::Utf8] {
+                let dt = Datatype::String { size: 6, pad, cset };
+                let v = vec!["".to_string(), "abc".into(), "hello".into()];
+                assert_eq!(round_trip(&v, &dt), v);
+                let b: Vec<FixedBytes> = v.iter().map(|s| FixedBytes::from(s.as_str())).collect();
+                assert_eq!(round_trip(&b, &dt), b);
+            }
+        }
+        // text must be ASCII for an ASCII type; UTF-8 fits a UTF-8 type
+        let ascii = Datatype::String {
+            size: 8,
+            pad: StringPad::NullPad,
+            cset: CharSet::Ascii,
+        };
+        let utf8 = Datatype::String {
+            size: 8,
+            pad: StringPad::NullPad,
+            cset: CharSet::Utf8,
+        };
+        let v = vec!["héllo".to_string()];
+        assert!(
+            String::encode_all(&v, &ascii, &mut HeapImage::new(vec![], Sizes::DEFAULT), &mut out)
+                .is_err()
+        );
+        assert_eq!(round_trip(&v, &utf8), v);
+    }
+
+    #[test]
+    fn variable_length_strings_and_sequences() {
+        let dt = String::file_type(&[]).unwrap();
+        let v = vec!["".to_string(), "a".into(), "ünïcode".into()];
+        assert_eq!(round_trip(&v, &dt), v);
+        let b = vec![FixedBytes::from("xyz"), FixedBytes(vec![])];
+        assert_eq!(round_trip(&b, &dt), b);
+        let s = vec![vec![1i32, -2, 3], vec![], vec![i32::MAX]];
+        let dt = Vec::<i32>::file_type(&s).unwrap();
+        assert_eq!(
+            dt,
+            vlen_datatype(Datatype::int(4, true, ByteOrder::Little))
+        );
+        assert_eq!(round_trip(&s, &dt), s);
+        // converted into another base type
+        let dt16 = vlen_datatype(Datatype::int(2, true, ByteOrder::Big));
+        assert_eq!(
+            round_trip(&s, &dt16),
+            vec![vec![1i32, -2, 3], vec![], vec![i16::MAX as i32]]
+        );
+        // sequences of strings, sequences of sequences
+        let ss = vec![vec!["a".to_string(), "bc".into()], vec![]];
+        let dt = Vec::<String>::file_type(&ss).unwrap();
+        assert_eq!(round_trip(&ss, &dt), ss);
+        let nested = vec![vec![vec![1u8], vec![2, 3]], vec![vec![]]];
+        let dt = Vec::<Vec<u8>>::file_type(&nested).unwrap();
+        assert_eq!(round_trip(&nested, &dt), nested);
+    }
+
+    #[test]
+    fn fixed_bytes_type_is_sized_to_the_longest() {
+        let v = [FixedBytes::from("ab"), FixedBytes::from("abcde")];
+        assert_eq!(
+            FixedBytes::file_type(&v).unwrap(),
+            Datatype::String {
+                size: 5,
+                pad: StringPad::NullPad,
+                cset: CharSet::Ascii
+            }
+        );
+        assert_eq!(
+            FixedBytes::file_type(&[FixedBytes::default()]).unwrap().size(),
+            1
+        );
+        assert_eq!(FixedBytes::file_type(&[]).unwrap().size(), 1);
+        let f = file();
+        let ds = f.dataset("bytes_s6").unwrap();
+        let read: Vec<FixedBytes> = ds.read_raw_vec().unwrap();
+        assert_eq!(FixedBytes::file_type(&read).unwrap(), *ds.dtype());
+        let mut out = Vec::new();
+        FixedBytes::encode_all(&read, ds.dtype(), &mut HeapImage::new(vec![], Sizes::DEFAULT), &mut out)
+            .unwrap();
+        assert_eq!(out, ds.read_raw().unwrap());
+    }
+
+    #[test]
+    fn arrays() {
+        let v = [[1i32, 2, 3], [4, 5, 6]];
+        let dt = <[i32; 3]>::file_type(&v).unwrap();
+        assert_eq!(
+            dt,
+            Datatype::Array {
+                dims: vec![3],
+                base: Box::new(Datatype::int(4, true, ByteOrder::Little))
+            }
+        );
+        assert_eq!(round_trip(&v, &dt), v);
+        // a 2x3 array type holds 6 elements
+        let f = file();
+        let ds = f.dataset("array_f8be_2x3").unwrap();
+        let read: Vec<[f64; 6]> = ds.read_raw_vec().unwrap();
+        let mut out = Vec::new();
+        <[f64; 6]>::encode_all(&read, ds.dtype(), &mut HeapImage::new(vec![], Sizes::DEFAULT), &mut out)
+            .unwrap();
+        assert_eq!(out, ds.read_raw().unwrap());
+        assert!(ds.read_raw_vec::<[f64; 5]>().is_err());
+        // arrays of strings go through the heap
+        let s = [["a".to_string(), "".into()], ["bcd".into(), "e".into()]];
+        let dt = <[String; 2]>::file_type(&s).unwrap();
+        assert_eq!(round_trip(&s, &dt), s);
+    }
+
+    #[test]
+    fn object_references() {
+        let old = object_ref_datatype();
+        let mut out = Vec::new();
+        let mut heap = HeapImage::new(vec![], Sizes::DEFAULT);
+        ObjectRef(0x728).encode(&old, &mut heap, &mut out).unwrap();
+        assert_eq!(out, 0x728u64.to_le_bytes());
+        let rev = Datatype::Reference {
+            size: 18,
+            kind: ReferenceKind::Revised,
+        };
+        out.clear();
+        ObjectRef(0x728).encode(&rev, &mut heap, &mut out).unwrap();
+        assert_eq!(out, [2, 0, 8, 0x28, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        out.clear();
+        ObjectRef::NULL.encode(&rev, &mut heap, &mut out).unwrap();
+        assert_eq!(out, [0; 18]);
+        let rev4 = Datatype::Reference {
+            size: 14,
+            kind: ReferenceKind::Revised,
+        };
+        out.clear();
+        ObjectRef(0x9b).encode(&rev4, &mut heap, &mut out).unwrap();
+        assert_eq!(out, [2, 0, 4, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(ObjectRef(1 << 40).encode(&rev4, &mut heap, &mut out).is_err());
+        let region = Datatype::Reference {
+            size: 12,
+            kind: ReferenceKind::Region,
+        };
+        assert!(ObjectRef(8).encode(&region, &mut heap, &mut out).is_err());
+        // read back through a file whose addresses use 8 bytes
+        let v = [ObjectRef(0x60), ObjectRef::NULL];
+        assert_eq!(round_trip(&v, &old), v);
+        assert_eq!(round_trip(&v, &rev), v);
+    }
+
+    #[test]
+    fn values_have_no_default_type() {
+        assert!(matches!(
+            Value::file_type(&[Value::Int(1)]),
+            Err(Error::Usage(_))
+        ));
     }
 }
