@@ -1231,20 +1231,20 @@ pub mod derive_support {
                     })
                     .collect()
             }
-            Datatype::Integer { .. } => raw
-                .chunks_exact(es)
-                .map(|e| {
-                    let v: i128 = match number(dt, e)? {
-                        Number::Int(i) => i.into(),
-                        Number::UInt(u) => u.into(),
-                        Number::Float(_) => return Err(Error::usage("not an integer")),
-                    };
-                    variants
-                        .iter()
-                        .position(|(_, d)| *d == v)
-                        .ok_or_else(|| Error::usage(format!("{ty} has no variant of value {v}")))
-                })
-                .collect(),
+            Datatype::Integer { .. } => {
+                raw.chunks_exact(es)
+                    .map(|e| {
+                        let v: i128 = match number(dt, e)? {
+                            Number::Int(i) => i.into(),
+                            Number::UInt(u) => u.into(),
+                            Number::Float(_) => return Err(Error::usage("not an integer")),
+                        };
+                        variants.iter().position(|(_, d)| *d == v).ok_or_else(|| {
+                            Error::usage(format!("{ty} has no variant of value {v}"))
+                        })
+                    })
+                    .collect()
+            }
             other => Err(Error::usage(format!(
                 "cannot read {} as {ty} (an enumeration)",
                 describe(other)
@@ -1386,10 +1386,7 @@ mod tests {
         let u8le = Datatype::int(8, false, ByteOrder::Little);
         assert_eq!(num(&u8le, Number::UInt(u64::MAX)), [0xff; 8]);
         let i8le = Datatype::int(8, true, ByteOrder::Little);
-        assert_eq!(
-            num(&i8le, Number::UInt(u64::MAX)),
-            i64::MAX.to_le_bytes()
-        );
+        assert_eq!(num(&i8le, Number::UInt(u64::MAX)), i64::MAX.to_le_bytes());
         // 12 bits of precision at bit 2 of a 16-bit element
         let narrow = Datatype::Integer {
             size: 2,
@@ -1398,11 +1395,11 @@ mod tests {
             bit_offset: 2,
             precision: 12,
         };
-        assert_eq!(num(&narrow, Number::Int(5000)), (2047u16 << 2).to_le_bytes());
         assert_eq!(
-            num(&narrow, Number::Int(-1)),
-            (0xfffu16 << 2).to_le_bytes()
+            num(&narrow, Number::Int(5000)),
+            (2047u16 << 2).to_le_bytes()
         );
+        assert_eq!(num(&narrow, Number::Int(-1)), (0xfffu16 << 2).to_le_bytes());
         assert_eq!(
             convert_numbers::<i64>(&narrow, &num(&narrow, Number::Int(-2048))).unwrap(),
             [-2048]
@@ -1527,7 +1524,10 @@ mod tests {
         let dt = Datatype::float(2, ByteOrder::Big);
         let v = [F16::from_f32(1.5), F16::from_f32(-0.25)];
         assert_eq!(round_trip(&v, &dt), v);
-        assert_eq!(F16::file_type(&v).unwrap(), Datatype::float(2, ByteOrder::NATIVE));
+        assert_eq!(
+            F16::file_type(&v).unwrap(),
+            Datatype::float(2, ByteOrder::NATIVE)
+        );
         // into an f4 type and back
         assert_eq!(round_trip(&v, &Datatype::float(4, ByteOrder::Little)), v);
     }
@@ -1562,14 +1562,24 @@ mod tests {
         let v = [true, false, true];
         assert_eq!(round_trip(&v, &bool_datatype()), v);
         let mut out = Vec::new();
-        bool::encode_all(&v, &bool_datatype(), &mut HeapImage::new(vec![], Sizes::DEFAULT), &mut out)
-            .unwrap();
+        bool::encode_all(
+            &v,
+            &bool_datatype(),
+            &mut HeapImage::new(vec![], Sizes::DEFAULT),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, [1, 0, 1]);
         let read: Vec<bool> = ds.read_raw_vec().unwrap();
         let raw = ds.read_raw().unwrap();
         let mut out = Vec::new();
-        bool::encode_all(&read, ds.dtype(), &mut HeapImage::new(vec![], Sizes::DEFAULT), &mut out)
-            .unwrap();
+        bool::encode_all(
+            &read,
+            ds.dtype(),
+            &mut HeapImage::new(vec![], Sizes::DEFAULT),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, raw);
     }
 
@@ -1607,8 +1617,13 @@ mod tests {
         };
         let v = vec!["héllo".to_string()];
         assert!(
-            String::encode_all(&v, &ascii, &mut HeapImage::new(vec![], Sizes::DEFAULT), &mut out)
-                .is_err()
+            String::encode_all(
+                &v,
+                &ascii,
+                &mut HeapImage::new(vec![], Sizes::DEFAULT),
+                &mut out
+            )
+            .is_err()
         );
         assert_eq!(round_trip(&v, &utf8), v);
     }
@@ -1622,10 +1637,7 @@ mod tests {
         assert_eq!(round_trip(&b, &dt), b);
         let s = vec![vec![1i32, -2, 3], vec![], vec![i32::MAX]];
         let dt = Vec::<i32>::file_type(&s).unwrap();
-        assert_eq!(
-            dt,
-            vlen_datatype(Datatype::int(4, true, ByteOrder::Little))
-        );
+        assert_eq!(dt, vlen_datatype(Datatype::int(4, true, ByteOrder::Little)));
         assert_eq!(round_trip(&s, &dt), s);
         // converted into another base type
         let dt16 = vlen_datatype(Datatype::int(2, true, ByteOrder::Big));
@@ -1654,7 +1666,9 @@ mod tests {
             }
         );
         assert_eq!(
-            FixedBytes::file_type(&[FixedBytes::default()]).unwrap().size(),
+            FixedBytes::file_type(&[FixedBytes::default()])
+                .unwrap()
+                .size(),
             1
         );
         assert_eq!(FixedBytes::file_type(&[]).unwrap().size(), 1);
@@ -1663,8 +1677,13 @@ mod tests {
         let read: Vec<FixedBytes> = ds.read_raw_vec().unwrap();
         assert_eq!(FixedBytes::file_type(&read).unwrap(), *ds.dtype());
         let mut out = Vec::new();
-        FixedBytes::encode_all(&read, ds.dtype(), &mut HeapImage::new(vec![], Sizes::DEFAULT), &mut out)
-            .unwrap();
+        FixedBytes::encode_all(
+            &read,
+            ds.dtype(),
+            &mut HeapImage::new(vec![], Sizes::DEFAULT),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, ds.read_raw().unwrap());
     }
 
@@ -1685,8 +1704,13 @@ mod tests {
         let ds = f.dataset("array_f8be_2x3").unwrap();
         let read: Vec<[f64; 6]> = ds.read_raw_vec().unwrap();
         let mut out = Vec::new();
-        <[f64; 6]>::encode_all(&read, ds.dtype(), &mut HeapImage::new(vec![], Sizes::DEFAULT), &mut out)
-            .unwrap();
+        <[f64; 6]>::encode_all(
+            &read,
+            ds.dtype(),
+            &mut HeapImage::new(vec![], Sizes::DEFAULT),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, ds.read_raw().unwrap());
         assert!(ds.read_raw_vec::<[f64; 5]>().is_err());
         // arrays of strings go through the heap
@@ -1708,7 +1732,10 @@ mod tests {
         };
         out.clear();
         ObjectRef(0x728).encode(&rev, &mut heap, &mut out).unwrap();
-        assert_eq!(out, [2, 0, 8, 0x28, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            out,
+            [2, 0, 8, 0x28, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
         out.clear();
         ObjectRef::NULL.encode(&rev, &mut heap, &mut out).unwrap();
         assert_eq!(out, [0; 18]);
@@ -1719,7 +1746,11 @@ mod tests {
         out.clear();
         ObjectRef(0x9b).encode(&rev4, &mut heap, &mut out).unwrap();
         assert_eq!(out, [2, 0, 4, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        assert!(ObjectRef(1 << 40).encode(&rev4, &mut heap, &mut out).is_err());
+        assert!(
+            ObjectRef(1 << 40)
+                .encode(&rev4, &mut heap, &mut out)
+                .is_err()
+        );
         let region = Datatype::Reference {
             size: 12,
             kind: ReferenceKind::Region,
