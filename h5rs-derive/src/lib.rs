@@ -9,7 +9,8 @@
 //!   derived structs (compound in compound).
 //! - A field-less enum with `#[repr(u8)]` (or any other integer) becomes
 //!   an enumeration type over that integer, members named after the
-//!   variants (or `#[h5(name = "...")]`) with their discriminants.
+//!   variants (or `#[h5(name = "...")]`) with their discriminants, sorted
+//!   by name as in the enumerations h5py writes.
 //!   Reading matches enumeration members by name and plain integers by
 //!   value; a value with no variant is an error.
 //!

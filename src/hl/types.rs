@@ -1164,7 +1164,9 @@ pub mod derive_support {
     }
 
     /// The enumeration type over `base` with the variants' names and
-    /// values, in declaration order.
+    /// values, members sorted by name (bytewise) as in the enumerations
+    /// h5py writes (the order is not significant: reading and writing
+    /// match members by name).
     ///
     /// # Errors
     /// `Usage` when `base` is not an integer type.
@@ -1181,6 +1183,7 @@ pub mod derive_support {
                 value,
             });
         }
+        members.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
         Ok(Datatype::Enum {
             base: Box::new(base),
             members,
