@@ -139,9 +139,12 @@ pub trait VlenSink {
     /// as one global heap object and returns the element encoding that
     /// refers to it: the sequence length `len` (elements, or bytes for a
     /// string), the collection address and the object index, in the file's
-    /// widths (4 + size of offsets + 4 bytes). Encoders call it for empty
-    /// sequences too (`len` 0, no bytes); the sink may then store nothing
-    /// and return a null heap ID.
+    /// widths (4 + size of offsets + 4 bytes).
+    ///
+    /// Encoders call it for every string, the empty one too (libhdf5
+    /// stores an empty heap object for it), and for every sequence but the
+    /// empty ones, which they write as all zeros (a null heap ID), as
+    /// libhdf5 does.
     ///
     /// # Errors
     /// `Io` when the heap cannot be written.
@@ -790,11 +793,15 @@ impl<T: H5Type> H5Type for Vec<T> {
         Ok(vlen_datatype(T::file_type_of(&all)?))
     }
     /// Into a variable-length sequence: the elements encoded as its base
-    /// type, stored through the heap.
+    /// type, stored through the heap (an empty one as a null heap ID).
     fn encode(&self, dt: &Datatype, heap: &mut dyn VlenSink, out: &mut Vec<u8>) -> Result<()> {
         let Datatype::VarLen { base, .. } = dt else {
             return Err(cannot_write::<Self>(dt));
         };
+        if self.is_empty() {
+            out.resize(out.len() + dt.size(), 0);
+            return Ok(());
+        }
         let mut data = Vec::new();
         T::encode_all(self, base, heap, &mut data)?;
         put_vlen(heap, dt, self.len(), &data, out)
