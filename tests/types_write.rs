@@ -241,6 +241,16 @@ fn strings() {
 #[test]
 fn sequences() {
     check::<Vec<i32>>("vlen_i4", &[vec![1, -2, 3], vec![], vec![i32::MAX]]);
+    // the empty sequence is a null heap ID, as h5py's, and stores nothing
+    let f = open();
+    let ds = f.dataset("vlen_i4").unwrap();
+    let mut heap = HeapImage::new(Vec::new());
+    let mut out = Vec::new();
+    Vec::<i32>::new()
+        .encode(ds.dtype(), &mut heap, &mut out)
+        .unwrap();
+    assert_eq!(out, ds.read_raw().unwrap()[16..32]);
+    assert!(heap.objects.is_empty());
     check::<Vec<f64>>("vlen_f8", &[vec![0.5], vec![1.0, 2.0]]);
 }
 
@@ -390,6 +400,51 @@ mod derived {
             Level::file_type(&[]).unwrap().canonical(),
             "enum(<i2;High=1000,Low=-1)"
         );
+    }
+
+    #[derive(H5Type, Debug, Clone, PartialEq)]
+    struct Pair<T> {
+        a: T,
+        b: T,
+    }
+
+    #[derive(H5Type, Debug, Clone, Copy, PartialEq)]
+    #[repr(i64)]
+    enum Big {
+        #[h5(name = "minus")]
+        Minus = -(1 << 40),
+        Zero = 0,
+        One,
+    }
+
+    #[test]
+    fn generic_structs_and_renamed_variants() {
+        let v = [Pair { a: 1u16, b: 2 }, Pair { a: 3, b: 4 }];
+        let dt = Pair::<u16>::file_type(&v).unwrap();
+        assert_eq!(dt.canonical(), "compound{a:<u2@0,b:<u2@2}4");
+        let mut heap = HeapImage::new(Vec::new());
+        let mut out = Vec::new();
+        Pair::encode_all(&v, &dt, &mut heap, &mut out).unwrap();
+        assert_eq!(out, [1, 0, 2, 0, 3, 0, 4, 0]);
+        let f = open();
+        assert_eq!(Pair::<u16>::decode_all(&f, &dt, &out).unwrap(), v);
+        let strings = [Pair {
+            a: FixedBytes::from("x"),
+            b: FixedBytes::from("yyy"),
+        }];
+        assert_eq!(
+            Pair::file_type(&strings).unwrap().canonical(),
+            "compound{a:S1/nullpad/ascii@0,b:S3/nullpad/ascii@1}4"
+        );
+        let dt = Big::file_type(&[]).unwrap();
+        assert_eq!(
+            dt.canonical(),
+            "enum(<i8;One=1,Zero=0,minus=-1099511627776)"
+        );
+        let v = [Big::Minus, Big::One, Big::Zero];
+        let mut out = Vec::new();
+        Big::encode_all(&v, &dt, &mut heap, &mut out).unwrap();
+        assert_eq!(Big::decode_all(&f, &dt, &out).unwrap(), v);
     }
 
     #[derive(H5Type, Debug, Clone, PartialEq)]
