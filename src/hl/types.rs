@@ -297,6 +297,9 @@ fn float_bits(n: Number, l: &FloatLayout) -> Result<u128> {
         return Err(Error::unsupported("writing floats of this bit layout"));
     }
     let frac = if implied { ms } else { ms - 1 };
+    if frac == 0 {
+        return Err(Error::unsupported("writing floats without fraction bits"));
+    }
     let exp_max = mask(es);
     let bias = l.exp_bias as i64;
     // the integer bit of an explicit-mantissa layout
@@ -1517,6 +1520,54 @@ mod tests {
         ] {
             check(x);
             check(-x);
+        }
+    }
+
+    /// x87 extended precision (explicit integer bit) in 16 bytes, and
+    /// layouts the encoder refuses instead of panicking on.
+    #[test]
+    fn explicit_mantissa_layouts() {
+        let x87 = FloatLayout {
+            bit_offset: 0,
+            precision: 80,
+            sign_location: 79,
+            exp_location: 64,
+            exp_size: 15,
+            mant_location: 0,
+            mant_size: 64,
+            exp_bias: 16383,
+            normalization: 1,
+        };
+        let dt = Datatype::Float {
+            size: 16,
+            order: ByteOrder::Little,
+            layout: x87,
+        };
+        for x in [1.0, -2.5, 1.1, 1e-300, 1e300, 0.0] {
+            let b = num(&dt, Number::Float(x));
+            assert_eq!(convert_numbers::<f64>(&dt, &b).unwrap(), [x]);
+        }
+        // 1.0: exponent 16383, integer bit set
+        let b = num(&dt, Number::Float(1.0));
+        assert_eq!(&b[..10], [0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f]);
+        for bad in [
+            FloatLayout {
+                mant_size: 1,
+                normalization: 1,
+                ..x87
+            },
+            FloatLayout { exp_size: 0, ..x87 },
+            FloatLayout {
+                mant_location: 100,
+                ..x87
+            },
+        ] {
+            let dt = Datatype::Float {
+                size: 16,
+                order: ByteOrder::Little,
+                layout: bad,
+            };
+            assert!(encode_number(&dt, Number::Float(1.0), &mut Vec::new()).is_err());
         }
     }
 
