@@ -49,12 +49,13 @@ pub mod hl;
 
 pub use array::selection::Selection;
 pub use format::datatype::Datatype;
+pub use h5rs_derive::H5Type;
 pub use hl::attribute::Attribute;
 pub use hl::dataset::{Dataset, LayoutClass};
 pub use hl::file::File;
 pub use hl::group::{Group, Link, LinkTarget};
 pub use hl::object::{NamedDatatype, Object};
-pub use hl::types::{H5Type, VlenSink};
+pub use hl::types::{F16, FixedBytes, H5Type, ObjectRef, VlenSink};
 pub use hl::value::Value;
 pub use hl::writer::Format;
 pub use hl::writer::api::{
