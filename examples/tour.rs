@@ -5,7 +5,7 @@
 //! each step shows. Run with `cargo run --release --example tour`; pass a
 //! directory to write somewhere else than `tmp`.
 
-use h5rs::{File, Result};
+use h5rs::{Attribute, Datatype, File, Result};
 use ndarray::{Array2, Array3, Ix1, Ix2, Ix3, s};
 
 fn main() -> Result<()> {
@@ -167,4 +167,30 @@ fn main() -> Result<()> {
         packed.read::<i64, Ix2>()? == big
     );
     Ok(())
+}
+
+/// An attribute's values as text: strings quoted, numbers as numbers.
+fn show(a: &Attribute) -> Result<String> {
+    let items: Vec<String> = match a.dtype() {
+        Datatype::String { .. } | Datatype::VarLenString { .. } => a
+            .read_raw::<String>()?
+            .into_iter()
+            .map(|s| format!("{s:?}"))
+            .collect(),
+        Datatype::Float { .. } => a
+            .read_raw::<f64>()?
+            .into_iter()
+            .map(|v| v.to_string())
+            .collect(),
+        _ => a
+            .read_raw::<i64>()?
+            .into_iter()
+            .map(|v| v.to_string())
+            .collect(),
+    };
+    Ok(if a.shape().is_empty() {
+        items.join(", ")
+    } else {
+        format!("[{}]", items.join(", "))
+    })
 }

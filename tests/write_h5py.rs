@@ -232,8 +232,7 @@ fn groups(b: &mut Batch, dir: &Path, f: Format) {
         many.create_group(&format!("g{i:04}")).unwrap();
     }
     for i in 0..70 {
-        many.write_dataset(&format!("d{i}"), &vec![i; 3])
-            .unwrap();
+        many.write_dataset(&format!("d{i}"), &vec![i; 3]).unwrap();
     }
     file.link_soft("/first/nestedfirst", "soft").unwrap();
     file.link_soft("/nowhere", "dangling").unwrap();

@@ -379,9 +379,10 @@ fn encode_values<'v, T: H5Type>(
     dt: &Datatype,
 ) -> Result<Cow<'v, [u8]>> {
     if T::is_plain(dt)
-        && let Some(b) = T::plain_slice(values) {
-            return Ok(Cow::Borrowed(b));
-        }
+        && let Some(b) = T::plain_slice(values)
+    {
+        return Ok(Cow::Borrowed(b));
+    }
     let mut out = Vec::with_capacity(values.len() * dt.size());
     let mut sink = st.vlen_sink();
     T::encode_all(values, dt, &mut sink, &mut out)?;
