@@ -137,10 +137,7 @@ fn main() -> Result<()> {
     );
     let ds = g.dataset("dataset1")?;
     for name in ds.attr_names()? {
-        println!(
-            "  /data/dataset1 {name} = {:?}",
-            ds.attr(&name)?.read_raw::<h5rs::Value>()?
-        );
+        println!("  /data/dataset1 {name} = {}", show(&ds.attr(&name)?)?);
     }
     drop(f);
 
