@@ -364,6 +364,142 @@ assert f["a/d_again"] == f["d"]
     );
 }
 
+#[derive(h5rs::H5Type, Debug, Clone, PartialEq)]
+struct Inner {
+    x: f32,
+    y: f64,
+}
+
+#[derive(h5rs::H5Type, Debug, Clone, Copy, PartialEq)]
+#[repr(u8)]
+enum Color {
+    Red = 0,
+    Green = 1,
+    Blue = 2,
+}
+
+#[derive(h5rs::H5Type, Debug, Clone, PartialEq)]
+struct Rec {
+    id: i32,
+    pos: Inner,
+    name: String,
+    color: Color,
+    v: [u16; 3],
+}
+
+/// Every element type h5py writes: strings, booleans, compounds,
+/// enumerations, arrays, sequences, opaque, references, half floats.
+fn dtypes(b: &mut Batch, dir: &Path, f: Format) {
+    use h5rs::{F16, FixedBytes, ObjectRef, Value};
+    let (file, p) = create(dir, "dtypes", f);
+    let words: Vec<String> = ["alpha", "", "γάμμα", "a much longer string than the others"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    file.write_dataset("vstr", &words).unwrap();
+    file.write_dataset("vstr_scalar", "hello").unwrap();
+    let bytes: Vec<FixedBytes> = ["ab", "abcdef", ""]
+        .iter()
+        .map(|s| FixedBytes::from(*s))
+        .collect();
+    file.write_dataset("bytes", &bytes).unwrap();
+    file.write_dataset("bool", &vec![true, false, true])
+        .unwrap();
+    file.write_dataset("half", &vec![F16::from_f32(1.5), F16::from_f32(-0.25)])
+        .unwrap();
+    let recs: Vec<Rec> = (0..5)
+        .map(|i| Rec {
+            id: i,
+            pos: Inner {
+                x: i as f32 * 0.5,
+                y: 0.0 - i as f64,
+            },
+            name: format!("r{i}"),
+            color: [Color::Red, Color::Green, Color::Blue][i as usize % 3],
+            v: [i as u16, 2 * i as u16, 3 * i as u16],
+        })
+        .collect();
+    file.write_dataset("compound", &recs).unwrap();
+    let arr: Vec<[i32; 4]> = (0..6).map(|i| [i, i + 1, i + 2, i + 3]).collect();
+    file.write_dataset("array", &arr).unwrap();
+    let seqs: Vec<Vec<i32>> = (0..5).map(|i| (0..i).collect()).collect();
+    file.write_dataset("vlen", &seqs).unwrap();
+    let g = file.create_group("target").unwrap();
+    let d = file.write_dataset("plain", &vec![1u8, 2]).unwrap();
+    file.write_dataset("refs", &vec![ObjectRef(g.addr()), ObjectRef(d.addr())])
+        .unwrap();
+    let opaque = h5rs::Datatype::Opaque {
+        size: 4,
+        tag: "raw bytes".into(),
+    };
+    file.new_dataset::<Value>()
+        .unwrap()
+        .dtype(opaque)
+        .with_data(&vec![
+            Value::Opaque(vec![1, 2, 3, 4]),
+            Value::Opaque(vec![9, 8, 7, 6]),
+        ])
+        .create("opaque")
+        .unwrap();
+    // attributes of the same kinds, NASA-granule style byte strings included
+    file.write_attr(
+        "FileHeader",
+        &h5rs::Scalar(FixedBytes::from("DOI=10.5067/X;\nAlgorithmID=3A;\n")),
+    )
+    .unwrap();
+    file.write_attr("title", "a title").unwrap();
+    file.write_attr("names", &words).unwrap();
+    file.write_attr("flag", &true).unwrap();
+    file.write_attr("rec", &h5rs::Scalar(recs[1].clone()))
+        .unwrap();
+    file.write_attr("ref", &h5rs::Scalar(ObjectRef(g.addr())))
+        .unwrap();
+    file.close().unwrap();
+    let py = format!(
+        r#"
+f = h5py.File(p, "w", libver="{lv}")
+words = ["alpha", "", "γάμμα", "a much longer string than the others"]
+f["vstr"] = words
+f["vstr_scalar"] = "hello"
+f["bytes"] = np.array([b"ab", b"abcdef", b""])
+f["bool"] = np.array([True, False, True])
+f["half"] = np.array([1.5, -0.25], dtype="f2")
+color = h5py.enum_dtype({{"Red": 0, "Green": 1, "Blue": 2}}, basetype="u1")
+inner = np.dtype([("x", "<f4"), ("y", "<f8")])
+rec = np.dtype([("id", "<i4"), ("pos", inner), ("name", h5py.string_dtype()), ("color", color), ("v", "<u2", (3,))])
+recs = np.array([(i, (i * 0.5, -i), "r%d" % i, i % 3, (i, 2 * i, 3 * i)) for i in range(5)], dtype=rec)
+f["compound"] = recs
+def raw(name, tid, n, buf):
+    ds = h5py.h5d.create(f.id, name, tid, h5py.h5s.create_simple((n,)))
+    ds.write(h5py.h5s.ALL, h5py.h5s.ALL, buf, mtype=tid)
+raw(b"array", h5py.h5t.array_create(h5py.h5t.STD_I32LE, (4,)), 6, np.array([(i, i + 1, i + 2, i + 3) for i in range(6)], dtype="<i4"))
+vl = f.create_dataset("vlen", (5,), dtype=h5py.vlen_dtype(np.dtype("<i4")))
+for i in range(5):
+    vl[i] = np.arange(i, dtype="<i4")
+g = f.create_group("target")
+f["plain"] = np.array([1, 2], dtype="u1")
+f.create_dataset("refs", data=[g.ref, f["plain"].ref], dtype=h5py.ref_dtype)
+ot = h5py.h5t.create(h5py.h5t.OPAQUE, 4)
+ot.set_tag(b"raw bytes")
+raw(b"opaque", ot, 2, np.frombuffer(bytes([1, 2, 3, 4, 9, 8, 7, 6]), dtype="u1"))
+f.attrs["FileHeader"] = np.bytes_(b"DOI=10.5067/X;\nAlgorithmID=3A;\n")
+f.attrs["title"] = "a title"
+f.attrs["names"] = words
+f.attrs["flag"] = True
+f.attrs["rec"] = recs[1]
+f.attrs.create("ref", g.ref, dtype=h5py.ref_dtype)
+f.close()
+"#,
+        lv = libver(f)
+    );
+    b.add(
+        &format!("dtypes/{}", fmt_name(f)),
+        &p,
+        &py,
+        f == Format::Earliest,
+    );
+}
+
 #[test]
 fn written_files_read_back_in_libhdf5_as_in_h5rs() {
     let dir = common::scratch("write_h5py");
@@ -374,6 +510,7 @@ fn written_files_read_back_in_libhdf5_as_in_h5rs() {
         groups(&mut b, &dir, f);
         attributes(&mut b, &dir, f);
         tracked(&mut b, &dir, f);
+        dtypes(&mut b, &dir, f);
     }
     b.run(&dir);
 }
