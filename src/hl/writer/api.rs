@@ -280,6 +280,26 @@ pub fn guess_chunk(shape: &[u64], typesize: usize) -> Vec<u64> {
     chunks.into_iter().map(|c| c as u64).collect()
 }
 
+/// The bytes numpy gives one element of `dt` (h5py sizes automatic chunks
+/// with it): variable-length data and references are 8-byte Python object
+/// pointers there.
+fn numpy_itemsize(dt: &Datatype) -> usize {
+    match dt {
+        Datatype::VarLen { .. } | Datatype::VarLenString { .. } => 8,
+        Datatype::Compound { members, size } => {
+            let shrink: usize = members
+                .iter()
+                .map(|m| m.dtype.size().saturating_sub(numpy_itemsize(&m.dtype)))
+                .sum();
+            (*size as usize).saturating_sub(shrink).max(1)
+        }
+        Datatype::Array { dims, base } => dims
+            .iter()
+            .fold(numpy_itemsize(base), |a, &d| a.saturating_mul(d as usize)),
+        other => other.size(),
+    }
+}
+
 /// How a new file is created: format, user block, creation order.
 #[derive(Debug, Clone)]
 pub struct FileBuilder {
@@ -895,6 +915,11 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
             return Err(Error::usage("a datatype of size 0 cannot be stored"));
         }
         let filters = self.filters(&dt);
+        if self.fletcher32 && dt.has_vlen() {
+            return Err(Error::usage(
+                "fletcher32 cannot be applied to a variable-length type (libhdf5 refuses it too)",
+            ));
+        }
         if let Some(m) = &self.maxshape {
             if m.len() != shape.len() {
                 return Err(Error::usage(format!(
@@ -957,7 +982,7 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
                         }
                         c.clone()
                     }
-                    None => guess_chunk(&shape, dt.size()),
+                    None => guess_chunk(&shape, numpy_itemsize(&dt)),
                 };
                 let chunk_bytes = chunks.iter().product::<u64>() * dt.size() as u64;
                 if chunk_bytes >= 1 << 32 {
