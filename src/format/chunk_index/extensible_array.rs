@@ -62,12 +62,16 @@
 //!   block's data blocks and `n` its size: only the first of them holds its
 //!   true offset. Block offsets are therefore not checked.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
-use super::fixed_array::{Entry, EntryFormat, bit_set, read_page};
+use super::fixed_array::{
+    Entry, EntryFormat, bit_set, block_len, keyed_entries, linearize, read_page, seal, set_bit,
+};
 use super::{ChunkRecord, IndexParams, unlinearize};
 use crate::error::{Error, Result};
-use crate::format::cursor::Cursor;
+use crate::format::alloc::{Allocator, Blocks};
+use crate::format::cursor::{Cursor, Encoder};
+use crate::format::layout::ChunkIndexKind;
 use crate::format::{FileCtx, Sizes, checksum};
 
 /// Signature of an extensible array header.
@@ -615,6 +619,327 @@ pub fn chunks(ctx: &FileCtx, addr: u64, p: &IndexParams) -> Result<Vec<ChunkReco
         }
     })?;
     Ok(out)
+}
+
+/// The creation parameters libhdf5 puts in the layout message of an
+/// extensible array index (and in the array's header), whatever the
+/// dataset: max bits 32, 4 index block entries, 4 super block min data
+/// block pointers, 16 data block min entries, 10 page bits.
+pub const LIBHDF5_INDEX: ChunkIndexKind = ChunkIndexKind::ExtensibleArray {
+    max_bits: 32,
+    index_elements: 4,
+    min_pointers: 4,
+    min_elements: 16,
+    page_bits: 10,
+};
+
+impl ExtensibleArrayHeader {
+    /// Encodes the header, checksum included.
+    pub fn encode(&self, sizes: Sizes) -> Vec<u8> {
+        let mut e = Encoder::new(sizes);
+        e.bytes(HEADER_SIGNATURE)
+            .u8(0)
+            .u8(self.client_id)
+            .u8(self.entry_size)
+            .u8(self.max_index_bits)
+            .u8(self.index_block_entries)
+            .u8(self.data_block_min_entries)
+            .u8(self.super_block_min_pointers)
+            .u8(self.page_bits)
+            .length(self.super_block_count)
+            .length(self.super_block_bytes)
+            .length(self.data_block_count)
+            .length(self.data_block_bytes)
+            .length(self.max_index_set)
+            .length(self.realized_entries)
+            .address(self.index_block);
+        seal(&mut e);
+        e.into_bytes()
+    }
+}
+
+impl Swizzle {
+    /// Entry index of the chunk at `coords`; `None` when a fixed
+    /// coordinate is outside the grid of the maximum dimensions or the
+    /// index overflows.
+    fn index(&self, coords: &[u64]) -> Option<u64> {
+        if coords.len() != self.fixed_grid.len() + 1 {
+            return None;
+        }
+        let &u = coords.get(self.unlimited)?;
+        let fixed: Vec<u64> = coords
+            .iter()
+            .enumerate()
+            .filter(|&(d, _)| d != self.unlimited)
+            .map(|(_, &c)| c)
+            .collect();
+        let within = linearize(&fixed, &self.fixed_grid)?;
+        u.checked_mul(self.stride)?.checked_add(within)
+    }
+}
+
+/// Lays out one block: the common prefix (signature, version, client id,
+/// header address).
+fn block_prefix(e: &mut Encoder, sig: &[u8; 4], client: u8, header_addr: u64) {
+    e.bytes(sig).u8(0).u8(client).address(Some(header_addr));
+}
+
+/// Lays out the extensible array index of a dataset whose allocated
+/// chunks are `records`, as libhdf5 leaves it after writing those chunks
+/// in order of their entry index (see the module docs for how chunks map
+/// to entries and entries to blocks).
+///
+/// Blocks are created only where a chunk lies, as libhdf5 creates them:
+/// the index block as soon as there is a chunk; a data block (and before
+/// its first data block, the super block holding it) when one of its
+/// entries is set. Space is requested in libhdf5's creation order:
+/// header, index block, then blocks in entry order, a super block before
+/// its data blocks. A paged data block is one allocation with its pages;
+/// only pages holding a chunk are written and marked in the super block's
+/// bitmap. New blocks hold unallocated entries (undefined address, and
+/// size and mask 0 when filtered). The header's statistics count the
+/// blocks created and their bytes (pages included); "max index set" is
+/// one more than the last chunk's entry; realized entries are the index
+/// block's plus those of every data block created.
+///
+/// The data blocks listed by the index block carry the block offset
+/// libhdf5 writes (see the module docs), not their true first entry.
+/// The creation parameters come from the layout's
+/// [`ChunkIndexKind::ExtensibleArray`] ([`LIBHDF5_INDEX`] for libhdf5's).
+/// Returns the header's address (the layout message's index address) and
+/// the blocks.
+///
+/// # Errors
+/// A usage error when the layout is not an extensible array one, the
+/// dataspace does not have exactly one unlimited dimension, a record
+/// lies outside the chunk grid or is given twice, the parameters are
+/// invalid, a chunk lies past the array's last entry, or a filtered size
+/// does not fit its field; unsupported when a data block listed by the
+/// index block would be paged; a limits error when a block would exceed
+/// the encoder's in-memory bound.
+pub fn encode(
+    records: &[ChunkRecord],
+    p: &IndexParams,
+    sizes: Sizes,
+    alloc: &mut dyn Allocator,
+) -> Result<(u64, Blocks)> {
+    const WHAT: &str = "extensible array";
+    let ChunkIndexKind::ExtensibleArray {
+        max_bits,
+        index_elements,
+        min_pointers,
+        min_elements,
+        page_bits,
+    } = p.layout.index
+    else {
+        return Err(Error::usage(format!(
+            "{WHAT}: the layout's chunk index is {:?}",
+            p.layout.index
+        )));
+    };
+    let usage = |e: Error| Error::usage(format!("{WHAT}: {e}"));
+    let format = EntryFormat::for_dataset(sizes, p)?;
+    let esize = format.entry_size();
+    let entry_size = u8::try_from(esize)
+        .map_err(|_| Error::usage(format!("{WHAT}: entries of {esize} bytes")))?;
+    let client = format.client_id();
+    let mut header = ExtensibleArrayHeader {
+        client_id: client,
+        entry_size,
+        max_index_bits: max_bits,
+        index_block_entries: index_elements,
+        data_block_min_entries: min_elements,
+        super_block_min_pointers: min_pointers,
+        page_bits,
+        super_block_count: 0,
+        super_block_bytes: 0,
+        data_block_count: 0,
+        data_block_bytes: 0,
+        max_index_set: 0,
+        realized_entries: 0,
+        index_block: None,
+    };
+    let swizzle = Swizzle::new(p, 0).map_err(usage)?;
+    let geometry = Geometry::new(&header, 0).map_err(usage)?;
+    let entries = keyed_entries(records, WHAT, &|c| swizzle.index(c))?;
+
+    let header_addr = alloc.alloc(ExtensibleArrayHeader::encoded_len(sizes));
+    let Some((&last, _)) = entries.last_key_value() else {
+        return Ok((header_addr, vec![(header_addr, header.encode(sizes))]));
+    };
+    let too_big = || Error::limit(format!("{WHAT}: block size overflows"));
+    let o = sizes.offset as u64;
+    let esize = esize as u64;
+    let ie = index_elements as u64;
+    let prefix = 6 + o;
+    let ow = geometry.offset_width;
+    let n_supers = geometry.index_super_addresses();
+
+    // Index block.
+    let iblock_len = (ie * esize)
+        .checked_add(geometry.index_data_blocks * o)
+        .and_then(|n| n.checked_add(n_supers as u64 * o))
+        .and_then(|n| n.checked_add(prefix + 4))
+        .ok_or_else(too_big)?;
+    block_len(iblock_len, "extensible array index block")?;
+    let iblock = alloc.alloc(iblock_len);
+    header.index_block = Some(iblock);
+    header.max_index_set = last + 1;
+    header.realized_entries = ie;
+    let mut ib = Encoder::new(sizes);
+    block_prefix(&mut ib, INDEX_BLOCK_SIGNATURE, client, header_addr);
+    for i in 0..ie {
+        format.encode(&mut ib, entries.get(&i))?;
+    }
+
+    // Entries past the index block's, grouped by (super block, data block).
+    let mut groups: BTreeMap<(usize, u64), Vec<(u64, Entry)>> = BTreeMap::new();
+    for (&i, &e) in entries.range(ie..) {
+        let d = i - ie;
+        let s = geometry
+            .supers
+            .iter()
+            .rposition(|info| info.start <= d)
+            .filter(|&s| s < geometry.count)
+            .ok_or_else(|| Error::usage(format!("{WHAT}: entry {i} is past the array")))?;
+        let info = geometry.supers[s];
+        let k = (d - info.start) / info.block_entries;
+        if k >= info.data_blocks {
+            return Err(Error::usage(format!("{WHAT}: entry {i} is past the array")));
+        }
+        groups
+            .entry((s, k))
+            .or_default()
+            .push((d - info.block_start(k), e));
+    }
+
+    let mut index_dblocks = vec![None; geometry.index_data_blocks as usize];
+    let mut super_addrs = vec![None; n_supers];
+    let mut blocks = Vec::new();
+    // The super block being laid out: its number, address, data block
+    // addresses and page bitmap.
+    let mut open: Option<(usize, u64, Vec<Option<u64>>, Vec<u8>)> = None;
+    let close = |open: Option<(usize, u64, Vec<Option<u64>>, Vec<u8>)>,
+                 blocks: &mut Blocks| {
+        if let Some((s, addr, dblocks, bitmap)) = open {
+            let info: SuperBlockInfo = geometry.supers[s];
+            let mut e = Encoder::new(sizes);
+            block_prefix(&mut e, SUPER_BLOCK_SIGNATURE, client, header_addr);
+            e.uint(info.start, ow).bytes(&bitmap);
+            for a in dblocks {
+                e.address(a);
+            }
+            seal(&mut e);
+            blocks.push((addr, e.into_bytes()));
+        }
+    };
+    for ((s, k), group) in groups {
+        let info = geometry.supers[s];
+        let n = info.block_entries;
+        let paged = geometry.paged(n);
+        if s < geometry.index_supers && paged.is_some() {
+            return Err(Error::unsupported(format!(
+                "{WHAT}: a data block listed by the index block would be paged"
+            )));
+        }
+        // The block's slot in the index block, or its super block.
+        if s >= geometry.index_supers && open.as_ref().is_none_or(|x| x.0 != s) {
+            close(open.take(), &mut blocks);
+            let pages = paged.map_or(0, |pe| n / pe);
+            let bitmap_len = info
+                .data_blocks
+                .checked_mul(pages.div_ceil(8))
+                .ok_or_else(too_big)?;
+            let len = bitmap_len
+                .checked_add(ow as u64)
+                .and_then(|l| l.checked_add(info.data_blocks.checked_mul(o)?))
+                .and_then(|l| l.checked_add(prefix + 4))
+                .ok_or_else(too_big)?;
+            block_len(len, "extensible array super block")?;
+            let addr = alloc.alloc(len);
+            super_addrs[s - geometry.index_supers] = Some(addr);
+            header.super_block_count += 1;
+            header.super_block_bytes = header.super_block_bytes.saturating_add(len);
+            open = Some((
+                s,
+                addr,
+                vec![None; info.data_blocks as usize],
+                vec![0; bitmap_len as usize],
+            ));
+        }
+        let head = prefix + ow as u64 + 4;
+        let len = match paged {
+            Some(pe) => pe
+                .checked_mul(esize)
+                .and_then(|x| x.checked_add(4))
+                .and_then(|x| x.checked_mul(n / pe))
+                .and_then(|x| x.checked_add(head)),
+            None => n.checked_mul(esize).and_then(|x| x.checked_add(head)),
+        }
+        .ok_or_else(too_big)?;
+        let addr = alloc.alloc(len);
+        header.data_block_count += 1;
+        header.data_block_bytes = header.data_block_bytes.saturating_add(len);
+        header.realized_entries = header.realized_entries.saturating_add(n);
+        let offset = if s < geometry.index_supers {
+            let slot = geometry.supers[..s]
+                .iter()
+                .map(|x| x.data_blocks)
+                .sum::<u64>()
+                + k;
+            index_dblocks[slot as usize] = Some(addr);
+            // libhdf5 offsets these by the slot among all of the index
+            // block's data blocks, not by the position in the super block.
+            info.start.saturating_add(slot.saturating_mul(n))
+        } else {
+            if let Some(x) = open.as_mut() {
+                x.2[k as usize] = Some(addr);
+            }
+            info.block_start(k)
+        };
+        let mut e = Encoder::new(sizes);
+        block_prefix(&mut e, DATA_BLOCK_SIGNATURE, client, header_addr);
+        e.uint(offset, ow);
+        let Some(pe) = paged else {
+            block_len(len, "extensible array data block")?;
+            let mut it = group.iter().peekable();
+            for j in 0..n {
+                let here = it.next_if(|&&(d, _)| d == j).map(|(_, x)| x);
+                format.encode(&mut e, here)?;
+            }
+            seal(&mut e);
+            blocks.push((addr, e.into_bytes()));
+            continue;
+        };
+        seal(&mut e);
+        blocks.push((addr, e.into_bytes()));
+        let pages = n / pe;
+        let stride = pe * esize + 4;
+        block_len(stride, "extensible array data block page")?;
+        let mut it = group.iter().peekable();
+        while let Some(&&(d, _)) = it.peek() {
+            let page = d / pe;
+            let mut pg = Encoder::new(sizes);
+            for j in page * pe..(page + 1) * pe {
+                let here = it.next_if(|&&(d, _)| d == j).map(|(_, x)| x);
+                format.encode(&mut pg, here)?;
+            }
+            seal(&mut pg);
+            blocks.push((addr + head + page * stride, pg.into_bytes()));
+            if let Some(x) = open.as_mut() {
+                set_bit(&mut x.3, k * pages + page);
+            }
+        }
+    }
+    close(open.take(), &mut blocks);
+
+    for a in index_dblocks.iter().chain(&super_addrs) {
+        ib.address(*a);
+    }
+    seal(&mut ib);
+    let mut out = vec![(header_addr, header.encode(sizes)), (iblock, ib.into_bytes())];
+    out.extend(blocks);
+    Ok((header_addr, out))
 }
 
 #[cfg(test)]
