@@ -819,8 +819,7 @@ pub fn encode(
     // The super block being laid out: its number, address, data block
     // addresses and page bitmap.
     let mut open: Option<(usize, u64, Vec<Option<u64>>, Vec<u8>)> = None;
-    let close = |open: Option<(usize, u64, Vec<Option<u64>>, Vec<u8>)>,
-                 blocks: &mut Blocks| {
+    let close = |open: Option<(usize, u64, Vec<Option<u64>>, Vec<u8>)>, blocks: &mut Blocks| {
         if let Some((s, addr, dblocks, bitmap)) = open {
             let info: SuperBlockInfo = geometry.supers[s];
             let mut e = Encoder::new(sizes);
@@ -937,7 +936,10 @@ pub fn encode(
         ib.address(*a);
     }
     seal(&mut ib);
-    let mut out = vec![(header_addr, header.encode(sizes)), (iblock, ib.into_bytes())];
+    let mut out = vec![
+        (header_addr, header.encode(sizes)),
+        (iblock, ib.into_bytes()),
+    ];
     out.extend(blocks);
     Ok((header_addr, out))
 }
@@ -945,6 +947,7 @@ pub fn encode(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::alloc::{Bump, apply};
     use crate::format::checksum::lookup3;
     use crate::format::layout::{ChunkIndexKind, ChunkedLayout};
     use crate::limits::Limits;
@@ -1311,5 +1314,322 @@ mod tests {
             ..h
         };
         assert!(Geometry::new(&h, 0).is_err());
+    }
+
+    fn layout_kind(
+        dims: &[u64],
+        element_size: u64,
+        index: ChunkIndexKind,
+        version: u8,
+    ) -> ChunkedLayout {
+        ChunkedLayout {
+            version,
+            element_size,
+            index,
+            ..layout(dims)
+        }
+    }
+
+    fn small() -> ChunkIndexKind {
+        ChunkIndexKind::ExtensibleArray {
+            max_bits: 8,
+            index_elements: 2,
+            min_pointers: 2,
+            min_elements: 2,
+            page_bits: 2,
+        }
+    }
+
+    fn record(coords: &[u64], addr: u64, size: u64, filter_mask: u32) -> ChunkRecord {
+        ChunkRecord {
+            coords: coords.to_vec(),
+            addr,
+            size,
+            filter_mask,
+        }
+    }
+
+    fn sorted(r: &[ChunkRecord]) -> Vec<ChunkRecord> {
+        let mut v = r.to_vec();
+        v.sort_by(|a, b| a.coords.cmp(&b.coords));
+        v
+    }
+
+    /// Encodes with a bump allocator from `at`, decodes the image and
+    /// returns the sorted records, the header (decoded) and the blocks.
+    fn round_trip(
+        records: &[ChunkRecord],
+        p: &IndexParams,
+        sizes: Sizes,
+        at: u64,
+    ) -> (Vec<ChunkRecord>, ExtensibleArrayHeader, Blocks) {
+        let mut bump = Bump { next: at };
+        let (h, blocks) = encode(records, p, sizes, &mut bump).unwrap();
+        let mut img = Vec::new();
+        apply(&mut img, &blocks);
+        img.resize(bump.next as usize, 0);
+        let c = FileCtx {
+            data: &img,
+            base: 0,
+            sizes,
+            limits: Limits::default(),
+        };
+        let got = chunks(&c, h, p).unwrap();
+        (
+            sorted(&got),
+            ExtensibleArrayHeader::read(&c, h).unwrap(),
+            blocks,
+        )
+    }
+
+    #[test]
+    fn header_encodes_as_libhdf5_writes_it() {
+        let b: &[u8] = &[
+            0x45, 0x41, 0x48, 0x44, 0x00, 0x00, 0x08, 0x20, 0x04, 0x10, 0x04, 0x0a, //
+            0, 0, 0, 0, 0, 0, 0, 0, //
+            0, 0, 0, 0, 0, 0, 0, 0, //
+            0x02, 0, 0, 0, 0, 0, 0, 0, //
+            0xac, 0x01, 0, 0, 0, 0, 0, 0, //
+            0x1e, 0, 0, 0, 0, 0, 0, 0, //
+            0x34, 0, 0, 0, 0, 0, 0, 0, //
+            0x07, 0x02, 0, 0, 0, 0, 0, 0, //
+            0x7e, 0xd2, 0xae, 0x18,
+        ];
+        let h = ExtensibleArrayHeader::read(&ctx(b), 0).unwrap();
+        assert_eq!(h.encode(Sizes::DEFAULT), b);
+    }
+
+    #[test]
+    fn one_chunk_in_the_index_block_byte_for_byte() {
+        // libhdf5's parameters; chunk 1 of a 1-D dataset: header, then an
+        // index block of 4 entries, 6 data block and 25 super block
+        // addresses; nothing else.
+        let l = layout_kind(&[1], 1, LIBHDF5_INDEX, 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[3],
+            max_dims: &[None],
+            filtered: false,
+        };
+        let mut bump = Bump { next: 0x40 };
+        let (h, blocks) =
+            encode(&[record(&[1], 0x800, 1, 0)], &p, Sizes::DEFAULT, &mut bump).unwrap();
+        assert_eq!(h, 0x40);
+        let hl = ExtensibleArrayHeader::encoded_len(Sizes::DEFAULT);
+        let mut hb = b"EAHD".to_vec();
+        hb.extend([0, 0, 8, 32, 4, 16, 4, 10]);
+        for v in [0u64, 0, 0, 0, 2, 4, 0x40 + hl] {
+            hb.extend(v.to_le_bytes());
+        }
+        let mut ib = b"EAIB".to_vec();
+        ib.extend([0, 0]);
+        ib.extend(0x40u64.to_le_bytes());
+        ib.extend(addrs(&[None, Some(0x800), None, None]));
+        ib.extend(addrs(&[None; 31]));
+        assert_eq!(
+            blocks,
+            vec![(0x40, seal(hb)), (0x40 + hl, seal(ib.clone()))]
+        );
+        assert_eq!(ib.len() + 4, 298);
+        assert_eq!(bump.next, 0x40 + hl + 298);
+    }
+
+    #[test]
+    fn index_block_data_blocks_carry_libhdf5_offsets() {
+        // libhdf5's parameters, 1-D: entries 4 .. 4 + 240 fill the six
+        // data blocks listed by the index block; their block offsets are
+        // 0, 48, 112, 144, 368, 432.
+        let l = layout_kind(&[1], 1, LIBHDF5_INDEX, 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[300],
+            max_dims: &[None],
+            filtered: false,
+        };
+        let recs: Vec<_> = (0..244).map(|i| record(&[i], 0x10000 + i, 1, 0)).collect();
+        let (got, h, blocks) = round_trip(&recs, &p, Sizes::DEFAULT, 0);
+        assert_eq!(got, recs);
+        let offsets: Vec<u32> = blocks
+            .iter()
+            .filter(|(_, b)| b.starts_with(b"EADB"))
+            .map(|(_, b)| u32::from_le_bytes([b[14], b[15], b[16], b[17]]))
+            .collect();
+        assert_eq!(offsets, vec![0, 48, 112, 144, 368, 432]);
+        assert_eq!(
+            (
+                h.data_block_count,
+                h.data_block_bytes,
+                h.max_index_set,
+                h.realized_entries
+            ),
+            (6, 150 + 278 + 2 * 278 + 2 * 534, 244, 244)
+        );
+        assert_eq!((h.super_block_count, h.super_block_bytes), (0, 0));
+    }
+
+    #[test]
+    fn super_blocks_and_pages() {
+        // Small parameters (see SMALL): entries 2.., s0 1x2, s1 1x4, s2 2x4
+        // (super block), s3 2x8 (paged, 2 pages of 4 per data block).
+        let l = layout_kind(&[1], 1, small(), 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[40],
+            max_dims: &[None],
+            filtered: false,
+        };
+        let at = [0u64, 3, 4, 7, 9, 20, 27];
+        let recs: Vec<_> = at.iter().map(|&i| record(&[i], 0x1000 + i, 1, 0)).collect();
+        let (got, h, blocks) = round_trip(&recs, &p, Sizes::DEFAULT, 0);
+        assert_eq!(got, recs);
+        // Blocks come out header, index block, then as each super block
+        // is completed; pages follow their data block.
+        let sigs: Vec<&[u8]> = blocks
+            .iter()
+            .map(|(_, b)| match &b[..4] {
+                s @ (b"EAHD" | b"EAIB" | b"EASB" | b"EADB") => s,
+                _ => b"page",
+            })
+            .collect();
+        let want: [&[u8]; 11] = [
+            b"EAHD", b"EAIB", b"EADB", b"EADB", b"EADB", b"EASB", b"EADB", b"page", b"EADB",
+            b"page", b"EASB",
+        ];
+        assert_eq!(sigs, want);
+        // Allocation order: the super block before its data blocks.
+        let addr_of = |i: usize| blocks[i].0;
+        assert!(addr_of(5) < addr_of(4) && addr_of(10) < addr_of(6));
+        // s3's super block: block offset 14, bitmap bits 1 (block 0 page
+        // 1) and 2 (block 1 page 0), a byte per data block.
+        let (_, s3) = blocks
+            .iter()
+            .filter(|(_, b)| b.starts_with(b"EASB"))
+            .nth(1)
+            .unwrap();
+        assert_eq!(&s3[14..17], &[14, 0b0110_0000, 0]);
+        assert_eq!(
+            (h.super_block_count, h.data_block_count, h.max_index_set),
+            (2, 5, 28)
+        );
+        // Realized: 2 + 2 + 4 + 4 + 8 + 8.
+        assert_eq!(h.realized_entries, 28);
+    }
+
+    #[test]
+    fn round_trips() {
+        // (5, n), maximum (5, unlimited), chunks (2, 4): 3 fixed chunks per
+        // step; and (3, n, 5) with maximum (7, unlimited, 5).
+        let l2 = |k, v| layout_kind(&[2, 4], 4, k, v);
+        let recs2: Vec<_> = (0..40u64)
+            .filter(|j| j % 7 != 3)
+            .flat_map(|j| (0..3).map(move |i| (i, j)))
+            .filter(|(i, j)| (i + j) % 5 != 0)
+            .map(|(i, j)| record(&[i, j], 0x10000 + 100 * j + i, 20 + i, (j % 2) as u32))
+            .collect();
+        let recs3: Vec<_> = [[0u64, 0, 0], [1, 0, 1], [1, 2, 1], [0, 8, 0]]
+            .iter()
+            .map(|c| record(c, 0x9000 + c[1], 48, 0))
+            .collect();
+        for kind in [small(), LIBHDF5_INDEX.clone()] {
+            for (version, filtered) in [(4, false), (4, true), (5, true)] {
+                for sizes in [Sizes::DEFAULT, Sizes::new(4, 8).unwrap()] {
+                    let l = l2(kind.clone(), version);
+                    let p = IndexParams {
+                        layout: &l,
+                        dims: &[5, 160],
+                        max_dims: &[Some(5), None],
+                        filtered,
+                    };
+                    let want: Vec<_> = recs2
+                        .iter()
+                        .map(|r| ChunkRecord {
+                            size: if filtered { r.size } else { 32 },
+                            filter_mask: if filtered { r.filter_mask } else { 0 },
+                            ..r.clone()
+                        })
+                        .collect();
+                    let (got, h, _) = round_trip(&recs2, &p, sizes, 0x30);
+                    assert_eq!(got, sorted(&want), "{kind:?} v{version} {filtered}");
+                    assert_eq!(h.max_index_set, 39 * 3 + 3);
+                    let l = ChunkedLayout {
+                        dims: vec![2, 4, 3],
+                        ..l.clone()
+                    };
+                    let p = IndexParams {
+                        layout: &l,
+                        dims: &[3, 40, 5],
+                        max_dims: &[Some(7), None, Some(5)],
+                        filtered,
+                    };
+                    let (got, _, _) = round_trip(&recs3, &p, sizes, 0x30);
+                    let want: Vec<_> = recs3
+                        .iter()
+                        .map(|r| ChunkRecord {
+                            size: if filtered { 48 } else { 96 },
+                            ..r.clone()
+                        })
+                        .collect();
+                    assert_eq!(got, sorted(&want));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn encode_rejects_bad_input() {
+        let l = layout_kind(&[1], 1, small(), 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[600],
+            max_dims: &[None],
+            filtered: false,
+        };
+        let mut bump = Bump { next: 0 };
+        let mut run = |r: &[ChunkRecord], p: &IndexParams| {
+            encode(r, p, Sizes::DEFAULT, &mut bump)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = run(&[record(&[1], 1, 1, 0), record(&[1], 2, 1, 0)], &p);
+        assert!(e.contains("twice"), "{e}");
+        // Past the last of the 8 super blocks (2 + 510 entries in all).
+        let e = run(&[record(&[512], 1, 1, 0)], &p);
+        assert!(e.contains("past the array"), "{e}");
+        let e = run(&[record(&[1, 1], 1, 1, 0)], &p);
+        assert!(e.contains("outside"), "{e}");
+        let e = run(
+            &[],
+            &IndexParams {
+                max_dims: &[Some(40)],
+                ..p
+            },
+        );
+        assert!(e.contains("unlimited"), "{e}");
+        let fa = ChunkedLayout {
+            index: ChunkIndexKind::FixedArray { page_bits: 10 },
+            ..l.clone()
+        };
+        let e = run(&[], &IndexParams { layout: &fa, ..p });
+        assert!(e.contains("chunk index is FixedArray"), "{e}");
+        let bad = layout_kind(
+            &[1],
+            1,
+            ChunkIndexKind::ExtensibleArray {
+                max_bits: 8,
+                index_elements: 2,
+                min_pointers: 2,
+                min_elements: 3,
+                page_bits: 2,
+            },
+            4,
+        );
+        let e = run(&[], &IndexParams { layout: &bad, ..p });
+        assert!(e.contains("power of two"), "{e}");
+        // No chunk: a header with no index block.
+        let (h, blocks) = encode(&[], &p, Sizes::DEFAULT, &mut Bump { next: 0 }).unwrap();
+        assert_eq!(h, 0);
+        assert_eq!(blocks.len(), 1);
+        let r = ExtensibleArrayHeader::read(&ctx(&blocks[0].1), 0).unwrap();
+        assert_eq!((r.index_block, r.max_index_set), (None, 0));
     }
 }

@@ -983,8 +983,8 @@ mod tests {
             filtered: false,
         };
         let mut bump = Bump { next: 0x100 };
-        let (h, blocks) = encode(&[record(&[1], 0x500, 2, 0)], &p, Sizes::DEFAULT, &mut bump)
-            .unwrap();
+        let (h, blocks) =
+            encode(&[record(&[1], 0x500, 2, 0)], &p, Sizes::DEFAULT, &mut bump).unwrap();
         assert_eq!(h, 0x100);
         let mut db = b"FADB".to_vec();
         db.extend([0, 0]);
@@ -1094,7 +1094,11 @@ mod tests {
                     ..r.clone()
                 })
                 .collect();
-            for sizes in [Sizes::DEFAULT, Sizes::new(4, 8).unwrap(), Sizes::new(8, 4).unwrap()] {
+            for sizes in [
+                Sizes::DEFAULT,
+                Sizes::new(4, 8).unwrap(),
+                Sizes::new(8, 4).unwrap(),
+            ] {
                 let (got, h, _) = round_trip(&recs, &p, sizes, 0x40);
                 assert_eq!(h, 0x40);
                 assert_eq!(got, sorted(&want), "v{version} bits {bits} {filtered}");
@@ -1113,7 +1117,9 @@ mod tests {
         };
         let mut bump = Bump { next: 0 };
         let mut run = |r: &[ChunkRecord], p: &IndexParams| {
-            encode(r, p, Sizes::DEFAULT, &mut bump).unwrap_err().to_string()
+            encode(r, p, Sizes::DEFAULT, &mut bump)
+                .unwrap_err()
+                .to_string()
         };
         let e = run(&[record(&[3], 0x500, 2, 0)], &p);
         assert!(e.contains("outside"), "{e}");
@@ -1125,7 +1131,13 @@ mod tests {
             index: ChunkIndexKind::Implicit,
             ..l.clone()
         };
-        let e = run(&[], &IndexParams { layout: &other, ..p });
+        let e = run(
+            &[],
+            &IndexParams {
+                layout: &other,
+                ..p
+            },
+        );
         assert!(e.contains("chunk index is Implicit"), "{e}");
         // No chunk: a header with no data block.
         let (h, blocks) = encode(&[], &p, Sizes::DEFAULT, &mut Bump { next: 8 }).unwrap();
