@@ -678,6 +678,20 @@ impl Swizzle {
     }
 }
 
+/// A super block being laid out by [`encode`].
+struct OpenSuperBlock {
+    /// Its number.
+    number: usize,
+    /// Its address.
+    addr: u64,
+    /// Its first entry (after the index block's).
+    start: u64,
+    /// Addresses of its data blocks.
+    data_blocks: Vec<Option<u64>>,
+    /// Its page bitmap.
+    bitmap: Vec<u8>,
+}
+
 /// Lays out one block: the common prefix (signature, version, client id,
 /// header address).
 fn block_prefix(e: &mut Encoder, sig: &[u8; 4], client: u8, header_addr: u64) {
@@ -796,13 +810,13 @@ pub fn encode(
     let mut groups: BTreeMap<(usize, u64), Vec<(u64, Entry)>> = BTreeMap::new();
     for (&i, &e) in entries.range(ie..) {
         let d = i - ie;
-        let s = geometry
+        let (s, info) = geometry
             .supers
             .iter()
-            .rposition(|info| info.start <= d)
-            .filter(|&s| s < geometry.count)
+            .enumerate()
+            .rev()
+            .find(|(_, info)| info.start <= d)
             .ok_or_else(|| Error::usage(format!("{WHAT}: entry {i} is past the array")))?;
-        let info = geometry.supers[s];
         let k = (d - info.start) / info.block_entries;
         if k >= info.data_blocks {
             return Err(Error::usage(format!("{WHAT}: entry {i} is past the array")));
@@ -816,24 +830,22 @@ pub fn encode(
     let mut index_dblocks = vec![None; geometry.index_data_blocks as usize];
     let mut super_addrs = vec![None; n_supers];
     let mut blocks = Vec::new();
-    // The super block being laid out: its number, address, data block
-    // addresses and page bitmap.
-    let mut open: Option<(usize, u64, Vec<Option<u64>>, Vec<u8>)> = None;
-    let close = |open: Option<(usize, u64, Vec<Option<u64>>, Vec<u8>)>, blocks: &mut Blocks| {
-        if let Some((s, addr, dblocks, bitmap)) = open {
-            let info: SuperBlockInfo = geometry.supers[s];
+    // The super block being laid out.
+    let mut open: Option<OpenSuperBlock> = None;
+    let close = |open: Option<OpenSuperBlock>, blocks: &mut Blocks| {
+        if let Some(x) = open {
             let mut e = Encoder::new(sizes);
             block_prefix(&mut e, SUPER_BLOCK_SIGNATURE, client, header_addr);
-            e.uint(info.start, ow).bytes(&bitmap);
-            for a in dblocks {
+            e.uint(x.start, ow).bytes(&x.bitmap);
+            for a in x.data_blocks {
                 e.address(a);
             }
             seal(&mut e);
-            blocks.push((addr, e.into_bytes()));
+            blocks.push((x.addr, e.into_bytes()));
         }
     };
     for ((s, k), group) in groups {
-        let info = geometry.supers[s];
+        let info = *geometry.supers.get(s).ok_or_else(too_big)?;
         let n = info.block_entries;
         let paged = geometry.paged(n);
         if s < geometry.index_supers && paged.is_some() {
@@ -842,7 +854,7 @@ pub fn encode(
             )));
         }
         // The block's slot in the index block, or its super block.
-        if s >= geometry.index_supers && open.as_ref().is_none_or(|x| x.0 != s) {
+        if s >= geometry.index_supers && open.as_ref().is_none_or(|x| x.number != s) {
             close(open.take(), &mut blocks);
             let pages = paged.map_or(0, |pe| n / pe);
             let bitmap_len = info
@@ -856,15 +868,18 @@ pub fn encode(
                 .ok_or_else(too_big)?;
             block_len(len, "extensible array super block")?;
             let addr = alloc.alloc(len);
-            super_addrs[s - geometry.index_supers] = Some(addr);
+            if let Some(a) = super_addrs.get_mut(s - geometry.index_supers) {
+                *a = Some(addr);
+            }
             header.super_block_count += 1;
             header.super_block_bytes = header.super_block_bytes.saturating_add(len);
-            open = Some((
-                s,
+            open = Some(OpenSuperBlock {
+                number: s,
                 addr,
-                vec![None; info.data_blocks as usize],
-                vec![0; bitmap_len as usize],
-            ));
+                start: info.start,
+                data_blocks: vec![None; info.data_blocks as usize],
+                bitmap: vec![0; bitmap_len as usize],
+            });
         }
         let head = prefix + ow as u64 + 4;
         let len = match paged {
@@ -881,18 +896,25 @@ pub fn encode(
         header.data_block_bytes = header.data_block_bytes.saturating_add(len);
         header.realized_entries = header.realized_entries.saturating_add(n);
         let offset = if s < geometry.index_supers {
-            let slot = geometry.supers[..s]
+            let slot = geometry
+                .supers
                 .iter()
+                .take(s)
                 .map(|x| x.data_blocks)
                 .sum::<u64>()
                 + k;
-            index_dblocks[slot as usize] = Some(addr);
+            if let Some(a) = usize::try_from(slot)
+                .ok()
+                .and_then(|i| index_dblocks.get_mut(i))
+            {
+                *a = Some(addr);
+            }
             // libhdf5 offsets these by the slot among all of the index
             // block's data blocks, not by the position in the super block.
             info.start.saturating_add(slot.saturating_mul(n))
         } else {
-            if let Some(x) = open.as_mut() {
-                x.2[k as usize] = Some(addr);
+            if let Some(a) = open.as_mut().and_then(|x| x.data_blocks.get_mut(k as usize)) {
+                *a = Some(addr);
             }
             info.block_start(k)
         };
@@ -926,7 +948,7 @@ pub fn encode(
             seal(&mut pg);
             blocks.push((addr + head + page * stride, pg.into_bytes()));
             if let Some(x) = open.as_mut() {
-                set_bit(&mut x.3, k * pages + page);
+                set_bit(&mut x.bitmap, k * pages + page);
             }
         }
     }
