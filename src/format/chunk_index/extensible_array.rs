@@ -61,6 +61,13 @@
 //!   super block, `k` the data block's position among *all* the index
 //!   block's data blocks and `n` its size: only the first of them holds its
 //!   true offset. Block offsets are therefore not checked.
+//!
+//! Encode side: [`encode`] lays out the array of a dataset's chunk records
+//! as libhdf5 leaves it after writing those chunks: only the blocks (and
+//! pages) holding a chunk exist, the header's statistics count them, the
+//! index block's data blocks carry libhdf5's block offsets. libhdf5's
+//! creation parameters are [`LIBHDF5_INDEX`]. Re-encoding the arrays of
+//! files written by libhdf5 at their addresses gives their bytes exactly.
 
 use std::collections::{BTreeMap, HashSet};
 

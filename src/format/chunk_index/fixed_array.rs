@@ -35,6 +35,14 @@
 //! bytes; libhdf5 2.0 writes "size of lengths" bytes (files with 4-byte
 //! addresses and 8-byte lengths show it). The same entry formats are used
 //! by the extensible array.
+//!
+//! Encode side: [`encode`] lays out the array of a dataset's chunk records
+//! as libhdf5 leaves it (header, then data block; a paged data block is one
+//! allocation with its pages, of which only those holding a chunk are
+//! written and marked in the bitmap); unallocated entries hold the
+//! undefined address and, when filtered, size and mask 0. libhdf5 uses
+//! [`LIBHDF5_PAGE_BITS`]. Re-encoding the arrays of files written by
+//! libhdf5 at their addresses gives their bytes exactly.
 
 use std::collections::BTreeMap;
 
@@ -384,7 +392,7 @@ pub const LIBHDF5_PAGE_BITS: u8 = 10;
 
 /// The largest block the encoders build in memory (4 GiB): a larger one
 /// is a limits error rather than an attempt to allocate it.
-pub(crate) const MAX_ENCODED_BLOCK: u64 = 1 << 32;
+pub const MAX_ENCODED_BLOCK: u64 = 1 << 32;
 
 /// Appends the lookup3 checksum of everything written so far.
 pub(crate) fn seal(e: &mut Encoder) {
