@@ -1176,4 +1176,41 @@ mod tests {
         assert_eq!(b, [0x80, 0x01]);
         assert!(bit_set(&b, 15));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            /// Any set of chunks of a 2-D grid comes back from the encoded
+            /// array, paged or not, filtered or not.
+            #[test]
+            fn encode_then_decode(
+                grid in (1u64..12, 1u64..12),
+                keep in prop::collection::vec(any::<bool>(), 144),
+                page_bits in 1u8..8,
+                filtered in any::<bool>(),
+                version in 4u8..=5,
+            ) {
+                let l = layout_bits(&[1, 1], 300, page_bits, version);
+                let p = IndexParams {
+                    layout: &l,
+                    dims: &[grid.0, grid.1],
+                    max_dims: &[Some(grid.0), Some(grid.1)],
+                    filtered,
+                };
+                let recs: Vec<_> = (0..grid.0 * grid.1)
+                    .filter(|&i| keep[i as usize])
+                    .map(|i| {
+                        let size = if filtered { 1 + i % 300 } else { 300 };
+                        let mask = if filtered { (i % 3) as u32 } else { 0 };
+                        record(&[i / grid.1, i % grid.1], 0x10000 + i * 300, size, mask)
+                    })
+                    .collect();
+                let (got, _, _) = round_trip(&recs, &p, Sizes::DEFAULT, 0x20);
+                prop_assert_eq!(got, recs);
+            }
+        }
+    }
 }
