@@ -61,13 +61,24 @@
 //!   super block, `k` the data block's position among *all* the index
 //!   block's data blocks and `n` its size: only the first of them holds its
 //!   true offset. Block offsets are therefore not checked.
+//!
+//! Encode side: [`encode`] lays out the array of a dataset's chunk records
+//! as libhdf5 leaves it after writing those chunks: only the blocks (and
+//! pages) holding a chunk exist, the header's statistics count them, the
+//! index block's data blocks carry libhdf5's block offsets. libhdf5's
+//! creation parameters are [`LIBHDF5_INDEX`]. Re-encoding the arrays of
+//! files written by libhdf5 at their addresses gives their bytes exactly.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
-use super::fixed_array::{Entry, EntryFormat, bit_set, read_page};
+use super::fixed_array::{
+    Entry, EntryFormat, bit_set, block_len, keyed_entries, linearize, read_page, seal, set_bit,
+};
 use super::{ChunkRecord, IndexParams, unlinearize};
 use crate::error::{Error, Result};
-use crate::format::cursor::Cursor;
+use crate::format::alloc::{Allocator, Blocks};
+use crate::format::cursor::{Cursor, Encoder};
+use crate::format::layout::ChunkIndexKind;
 use crate::format::{FileCtx, Sizes, checksum};
 
 /// Signature of an extensible array header.
@@ -617,9 +628,358 @@ pub fn chunks(ctx: &FileCtx, addr: u64, p: &IndexParams) -> Result<Vec<ChunkReco
     Ok(out)
 }
 
+/// The creation parameters libhdf5 puts in the layout message of an
+/// extensible array index (and in the array's header), whatever the
+/// dataset: max bits 32, 4 index block entries, 4 super block min data
+/// block pointers, 16 data block min entries, 10 page bits.
+pub const LIBHDF5_INDEX: ChunkIndexKind = ChunkIndexKind::ExtensibleArray {
+    max_bits: 32,
+    index_elements: 4,
+    min_pointers: 4,
+    min_elements: 16,
+    page_bits: 10,
+};
+
+impl ExtensibleArrayHeader {
+    /// Encodes the header, checksum included.
+    pub fn encode(&self, sizes: Sizes) -> Vec<u8> {
+        let mut e = Encoder::new(sizes);
+        e.bytes(HEADER_SIGNATURE)
+            .u8(0)
+            .u8(self.client_id)
+            .u8(self.entry_size)
+            .u8(self.max_index_bits)
+            .u8(self.index_block_entries)
+            .u8(self.data_block_min_entries)
+            .u8(self.super_block_min_pointers)
+            .u8(self.page_bits)
+            .length(self.super_block_count)
+            .length(self.super_block_bytes)
+            .length(self.data_block_count)
+            .length(self.data_block_bytes)
+            .length(self.max_index_set)
+            .length(self.realized_entries)
+            .address(self.index_block);
+        seal(&mut e);
+        e.into_bytes()
+    }
+}
+
+impl Swizzle {
+    /// Entry index of the chunk at `coords`; `None` when a fixed
+    /// coordinate is outside the grid of the maximum dimensions or the
+    /// index overflows.
+    fn index(&self, coords: &[u64]) -> Option<u64> {
+        if coords.len() != self.fixed_grid.len() + 1 {
+            return None;
+        }
+        let &u = coords.get(self.unlimited)?;
+        let fixed: Vec<u64> = coords
+            .iter()
+            .enumerate()
+            .filter(|&(d, _)| d != self.unlimited)
+            .map(|(_, &c)| c)
+            .collect();
+        let within = linearize(&fixed, &self.fixed_grid)?;
+        u.checked_mul(self.stride)?.checked_add(within)
+    }
+}
+
+/// A super block being laid out by [`encode`].
+struct OpenSuperBlock {
+    /// Its number.
+    number: usize,
+    /// Its address.
+    addr: u64,
+    /// Its first entry (after the index block's).
+    start: u64,
+    /// Addresses of its data blocks.
+    data_blocks: Vec<Option<u64>>,
+    /// Its page bitmap.
+    bitmap: Vec<u8>,
+}
+
+/// Lays out one block: the common prefix (signature, version, client id,
+/// header address).
+fn block_prefix(e: &mut Encoder, sig: &[u8; 4], client: u8, header_addr: u64) {
+    e.bytes(sig).u8(0).u8(client).address(Some(header_addr));
+}
+
+/// Lays out the extensible array index of a dataset whose allocated
+/// chunks are `records`, as libhdf5 leaves it after writing those chunks
+/// in order of their entry index (see the module docs for how chunks map
+/// to entries and entries to blocks).
+///
+/// Blocks are created only where a chunk lies, as libhdf5 creates them:
+/// the index block as soon as there is a chunk; a data block (and before
+/// its first data block, the super block holding it) when one of its
+/// entries is set. Space is requested in libhdf5's creation order:
+/// header, index block, then blocks in entry order, a super block before
+/// its data blocks. A paged data block is one allocation with its pages;
+/// only pages holding a chunk are written and marked in the super block's
+/// bitmap. New blocks hold unallocated entries (undefined address, and
+/// size and mask 0 when filtered). The header's statistics count the
+/// blocks created and their bytes (pages included); "max index set" is
+/// one more than the last chunk's entry; realized entries are the index
+/// block's plus those of every data block created.
+///
+/// The data blocks listed by the index block carry the block offset
+/// libhdf5 writes (see the module docs), not their true first entry.
+/// The creation parameters come from the layout's
+/// [`ChunkIndexKind::ExtensibleArray`] ([`LIBHDF5_INDEX`] for libhdf5's).
+/// Returns the header's address (the layout message's index address) and
+/// the blocks.
+///
+/// # Errors
+/// A usage error when the layout is not an extensible array one, the
+/// dataspace does not have exactly one unlimited dimension, a record
+/// lies outside the chunk grid or is given twice, the parameters are
+/// invalid, a chunk lies past the array's last entry, or a filtered size
+/// does not fit its field; unsupported when a data block listed by the
+/// index block would be paged; a limits error when a block would exceed
+/// the encoder's in-memory bound.
+pub fn encode(
+    records: &[ChunkRecord],
+    p: &IndexParams,
+    sizes: Sizes,
+    alloc: &mut dyn Allocator,
+) -> Result<(u64, Blocks)> {
+    const WHAT: &str = "extensible array";
+    let ChunkIndexKind::ExtensibleArray {
+        max_bits,
+        index_elements,
+        min_pointers,
+        min_elements,
+        page_bits,
+    } = p.layout.index
+    else {
+        return Err(Error::usage(format!(
+            "{WHAT}: the layout's chunk index is {:?}",
+            p.layout.index
+        )));
+    };
+    let usage = |e: Error| Error::usage(format!("{WHAT}: {e}"));
+    let format = EntryFormat::for_dataset(sizes, p)?;
+    let esize = format.entry_size();
+    let entry_size = u8::try_from(esize)
+        .map_err(|_| Error::usage(format!("{WHAT}: entries of {esize} bytes")))?;
+    let client = format.client_id();
+    let mut header = ExtensibleArrayHeader {
+        client_id: client,
+        entry_size,
+        max_index_bits: max_bits,
+        index_block_entries: index_elements,
+        data_block_min_entries: min_elements,
+        super_block_min_pointers: min_pointers,
+        page_bits,
+        super_block_count: 0,
+        super_block_bytes: 0,
+        data_block_count: 0,
+        data_block_bytes: 0,
+        max_index_set: 0,
+        realized_entries: 0,
+        index_block: None,
+    };
+    let swizzle = Swizzle::new(p, 0).map_err(usage)?;
+    let geometry = Geometry::new(&header, 0).map_err(usage)?;
+    let entries = keyed_entries(records, WHAT, &|c| swizzle.index(c))?;
+
+    let header_addr = alloc.alloc(ExtensibleArrayHeader::encoded_len(sizes));
+    let Some((&last, _)) = entries.last_key_value() else {
+        return Ok((header_addr, vec![(header_addr, header.encode(sizes))]));
+    };
+    let too_big = || Error::limit(format!("{WHAT}: block size overflows"));
+    let o = sizes.offset as u64;
+    let esize = esize as u64;
+    let ie = index_elements as u64;
+    let prefix = 6 + o;
+    let ow = geometry.offset_width;
+    let n_supers = geometry.index_super_addresses();
+
+    // Index block.
+    let iblock_len = (ie * esize)
+        .checked_add(geometry.index_data_blocks * o)
+        .and_then(|n| n.checked_add(n_supers as u64 * o))
+        .and_then(|n| n.checked_add(prefix + 4))
+        .ok_or_else(too_big)?;
+    block_len(iblock_len, "extensible array index block")?;
+    let iblock = alloc.alloc(iblock_len);
+    header.index_block = Some(iblock);
+    header.max_index_set = last + 1;
+    header.realized_entries = ie;
+    let mut ib = Encoder::new(sizes);
+    block_prefix(&mut ib, INDEX_BLOCK_SIGNATURE, client, header_addr);
+    for i in 0..ie {
+        format.encode(&mut ib, entries.get(&i))?;
+    }
+
+    // Entries past the index block's, grouped by (super block, data block).
+    let mut groups: BTreeMap<(usize, u64), Vec<(u64, Entry)>> = BTreeMap::new();
+    for (&i, &e) in entries.range(ie..) {
+        let d = i - ie;
+        let (s, info) = geometry
+            .supers
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, info)| info.start <= d)
+            .ok_or_else(|| Error::usage(format!("{WHAT}: entry {i} is past the array")))?;
+        let k = (d - info.start) / info.block_entries;
+        if k >= info.data_blocks {
+            return Err(Error::usage(format!("{WHAT}: entry {i} is past the array")));
+        }
+        groups
+            .entry((s, k))
+            .or_default()
+            .push((d - info.block_start(k), e));
+    }
+
+    let mut index_dblocks = vec![None; geometry.index_data_blocks as usize];
+    let mut super_addrs = vec![None; n_supers];
+    let mut blocks = Vec::new();
+    // The super block being laid out.
+    let mut open: Option<OpenSuperBlock> = None;
+    let close = |open: Option<OpenSuperBlock>, blocks: &mut Blocks| {
+        if let Some(x) = open {
+            let mut e = Encoder::new(sizes);
+            block_prefix(&mut e, SUPER_BLOCK_SIGNATURE, client, header_addr);
+            e.uint(x.start, ow).bytes(&x.bitmap);
+            for a in x.data_blocks {
+                e.address(a);
+            }
+            seal(&mut e);
+            blocks.push((x.addr, e.into_bytes()));
+        }
+    };
+    for ((s, k), group) in groups {
+        let info = *geometry.supers.get(s).ok_or_else(too_big)?;
+        let n = info.block_entries;
+        let paged = geometry.paged(n);
+        if s < geometry.index_supers && paged.is_some() {
+            return Err(Error::unsupported(format!(
+                "{WHAT}: a data block listed by the index block would be paged"
+            )));
+        }
+        // The block's slot in the index block, or its super block.
+        if s >= geometry.index_supers && open.as_ref().is_none_or(|x| x.number != s) {
+            close(open.take(), &mut blocks);
+            let pages = paged.map_or(0, |pe| n / pe);
+            let bitmap_len = info
+                .data_blocks
+                .checked_mul(pages.div_ceil(8))
+                .ok_or_else(too_big)?;
+            let len = bitmap_len
+                .checked_add(ow as u64)
+                .and_then(|l| l.checked_add(info.data_blocks.checked_mul(o)?))
+                .and_then(|l| l.checked_add(prefix + 4))
+                .ok_or_else(too_big)?;
+            block_len(len, "extensible array super block")?;
+            let addr = alloc.alloc(len);
+            if let Some(a) = super_addrs.get_mut(s - geometry.index_supers) {
+                *a = Some(addr);
+            }
+            header.super_block_count += 1;
+            header.super_block_bytes = header.super_block_bytes.saturating_add(len);
+            open = Some(OpenSuperBlock {
+                number: s,
+                addr,
+                start: info.start,
+                data_blocks: vec![None; info.data_blocks as usize],
+                bitmap: vec![0; bitmap_len as usize],
+            });
+        }
+        let head = prefix + ow as u64 + 4;
+        let len = match paged {
+            Some(pe) => pe
+                .checked_mul(esize)
+                .and_then(|x| x.checked_add(4))
+                .and_then(|x| x.checked_mul(n / pe))
+                .and_then(|x| x.checked_add(head)),
+            None => n.checked_mul(esize).and_then(|x| x.checked_add(head)),
+        }
+        .ok_or_else(too_big)?;
+        let addr = alloc.alloc(len);
+        header.data_block_count += 1;
+        header.data_block_bytes = header.data_block_bytes.saturating_add(len);
+        header.realized_entries = header.realized_entries.saturating_add(n);
+        let offset = if s < geometry.index_supers {
+            let slot = geometry
+                .supers
+                .iter()
+                .take(s)
+                .map(|x| x.data_blocks)
+                .sum::<u64>()
+                + k;
+            if let Some(a) = usize::try_from(slot)
+                .ok()
+                .and_then(|i| index_dblocks.get_mut(i))
+            {
+                *a = Some(addr);
+            }
+            // libhdf5 offsets these by the slot among all of the index
+            // block's data blocks, not by the position in the super block.
+            info.start.saturating_add(slot.saturating_mul(n))
+        } else {
+            if let Some(a) = open
+                .as_mut()
+                .and_then(|x| x.data_blocks.get_mut(k as usize))
+            {
+                *a = Some(addr);
+            }
+            info.block_start(k)
+        };
+        let mut e = Encoder::new(sizes);
+        block_prefix(&mut e, DATA_BLOCK_SIGNATURE, client, header_addr);
+        e.uint(offset, ow);
+        let Some(pe) = paged else {
+            block_len(len, "extensible array data block")?;
+            let mut it = group.iter().peekable();
+            for j in 0..n {
+                let here = it.next_if(|&&(d, _)| d == j).map(|(_, x)| x);
+                format.encode(&mut e, here)?;
+            }
+            seal(&mut e);
+            blocks.push((addr, e.into_bytes()));
+            continue;
+        };
+        seal(&mut e);
+        blocks.push((addr, e.into_bytes()));
+        let pages = n / pe;
+        let stride = pe * esize + 4;
+        block_len(stride, "extensible array data block page")?;
+        let mut it = group.iter().peekable();
+        while let Some(&&(d, _)) = it.peek() {
+            let page = d / pe;
+            let mut pg = Encoder::new(sizes);
+            for j in page * pe..(page + 1) * pe {
+                let here = it.next_if(|&&(d, _)| d == j).map(|(_, x)| x);
+                format.encode(&mut pg, here)?;
+            }
+            seal(&mut pg);
+            blocks.push((addr + head + page * stride, pg.into_bytes()));
+            if let Some(x) = open.as_mut() {
+                set_bit(&mut x.bitmap, k * pages + page);
+            }
+        }
+    }
+    close(open.take(), &mut blocks);
+
+    for a in index_dblocks.iter().chain(&super_addrs) {
+        ib.address(*a);
+    }
+    seal(&mut ib);
+    let mut out = vec![
+        (header_addr, header.encode(sizes)),
+        (iblock, ib.into_bytes()),
+    ];
+    out.extend(blocks);
+    Ok((header_addr, out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::alloc::{Bump, apply};
     use crate::format::checksum::lookup3;
     use crate::format::layout::{ChunkIndexKind, ChunkedLayout};
     use crate::limits::Limits;
@@ -986,5 +1346,363 @@ mod tests {
             ..h
         };
         assert!(Geometry::new(&h, 0).is_err());
+    }
+
+    fn layout_kind(
+        dims: &[u64],
+        element_size: u64,
+        index: ChunkIndexKind,
+        version: u8,
+    ) -> ChunkedLayout {
+        ChunkedLayout {
+            version,
+            element_size,
+            index,
+            ..layout(dims)
+        }
+    }
+
+    fn small() -> ChunkIndexKind {
+        ChunkIndexKind::ExtensibleArray {
+            max_bits: 8,
+            index_elements: 2,
+            min_pointers: 2,
+            min_elements: 2,
+            page_bits: 2,
+        }
+    }
+
+    fn record(coords: &[u64], addr: u64, size: u64, filter_mask: u32) -> ChunkRecord {
+        ChunkRecord {
+            coords: coords.to_vec(),
+            addr,
+            size,
+            filter_mask,
+        }
+    }
+
+    fn sorted(r: &[ChunkRecord]) -> Vec<ChunkRecord> {
+        let mut v = r.to_vec();
+        v.sort_by(|a, b| a.coords.cmp(&b.coords));
+        v
+    }
+
+    /// Encodes with a bump allocator from `at`, decodes the image and
+    /// returns the sorted records, the header (decoded) and the blocks.
+    fn round_trip(
+        records: &[ChunkRecord],
+        p: &IndexParams,
+        sizes: Sizes,
+        at: u64,
+    ) -> (Vec<ChunkRecord>, ExtensibleArrayHeader, Blocks) {
+        let mut bump = Bump { next: at };
+        let (h, blocks) = encode(records, p, sizes, &mut bump).unwrap();
+        let mut img = Vec::new();
+        apply(&mut img, &blocks);
+        img.resize(bump.next as usize, 0);
+        let c = FileCtx {
+            data: &img,
+            base: 0,
+            sizes,
+            limits: Limits::default(),
+        };
+        let got = chunks(&c, h, p).unwrap();
+        (
+            sorted(&got),
+            ExtensibleArrayHeader::read(&c, h).unwrap(),
+            blocks,
+        )
+    }
+
+    #[test]
+    fn header_encodes_as_libhdf5_writes_it() {
+        let b: &[u8] = &[
+            0x45, 0x41, 0x48, 0x44, 0x00, 0x00, 0x08, 0x20, 0x04, 0x10, 0x04, 0x0a, //
+            0, 0, 0, 0, 0, 0, 0, 0, //
+            0, 0, 0, 0, 0, 0, 0, 0, //
+            0x02, 0, 0, 0, 0, 0, 0, 0, //
+            0xac, 0x01, 0, 0, 0, 0, 0, 0, //
+            0x1e, 0, 0, 0, 0, 0, 0, 0, //
+            0x34, 0, 0, 0, 0, 0, 0, 0, //
+            0x07, 0x02, 0, 0, 0, 0, 0, 0, //
+            0x7e, 0xd2, 0xae, 0x18,
+        ];
+        let h = ExtensibleArrayHeader::read(&ctx(b), 0).unwrap();
+        assert_eq!(h.encode(Sizes::DEFAULT), b);
+    }
+
+    #[test]
+    fn one_chunk_in_the_index_block_byte_for_byte() {
+        // libhdf5's parameters; chunk 1 of a 1-D dataset: header, then an
+        // index block of 4 entries, 6 data block and 25 super block
+        // addresses; nothing else.
+        let l = layout_kind(&[1], 1, LIBHDF5_INDEX, 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[3],
+            max_dims: &[None],
+            filtered: false,
+        };
+        let mut bump = Bump { next: 0x40 };
+        let (h, blocks) =
+            encode(&[record(&[1], 0x800, 1, 0)], &p, Sizes::DEFAULT, &mut bump).unwrap();
+        assert_eq!(h, 0x40);
+        let hl = ExtensibleArrayHeader::encoded_len(Sizes::DEFAULT);
+        let mut hb = b"EAHD".to_vec();
+        hb.extend([0, 0, 8, 32, 4, 16, 4, 10]);
+        for v in [0u64, 0, 0, 0, 2, 4, 0x40 + hl] {
+            hb.extend(v.to_le_bytes());
+        }
+        let mut ib = b"EAIB".to_vec();
+        ib.extend([0, 0]);
+        ib.extend(0x40u64.to_le_bytes());
+        ib.extend(addrs(&[None, Some(0x800), None, None]));
+        ib.extend(addrs(&[None; 31]));
+        assert_eq!(
+            blocks,
+            vec![(0x40, seal(hb)), (0x40 + hl, seal(ib.clone()))]
+        );
+        assert_eq!(ib.len() + 4, 298);
+        assert_eq!(bump.next, 0x40 + hl + 298);
+    }
+
+    #[test]
+    fn index_block_data_blocks_carry_libhdf5_offsets() {
+        // libhdf5's parameters, 1-D: entries 4 .. 4 + 240 fill the six
+        // data blocks listed by the index block; their block offsets are
+        // 0, 48, 112, 144, 368, 432.
+        let l = layout_kind(&[1], 1, LIBHDF5_INDEX, 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[300],
+            max_dims: &[None],
+            filtered: false,
+        };
+        let recs: Vec<_> = (0..244).map(|i| record(&[i], 0x10000 + i, 1, 0)).collect();
+        let (got, h, blocks) = round_trip(&recs, &p, Sizes::DEFAULT, 0);
+        assert_eq!(got, recs);
+        let offsets: Vec<u32> = blocks
+            .iter()
+            .filter(|(_, b)| b.starts_with(b"EADB"))
+            .map(|(_, b)| u32::from_le_bytes([b[14], b[15], b[16], b[17]]))
+            .collect();
+        assert_eq!(offsets, vec![0, 48, 112, 144, 368, 432]);
+        assert_eq!(
+            (
+                h.data_block_count,
+                h.data_block_bytes,
+                h.max_index_set,
+                h.realized_entries
+            ),
+            (6, 150 + 278 + 2 * 278 + 2 * 534, 244, 244)
+        );
+        assert_eq!((h.super_block_count, h.super_block_bytes), (0, 0));
+    }
+
+    #[test]
+    fn super_blocks_and_pages() {
+        // Small parameters (see SMALL): entries 2.., s0 1x2, s1 1x4, s2 2x4
+        // (super block), s3 2x8 (paged, 2 pages of 4 per data block).
+        let l = layout_kind(&[1], 1, small(), 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[40],
+            max_dims: &[None],
+            filtered: false,
+        };
+        let at = [0u64, 3, 4, 7, 9, 20, 27];
+        let recs: Vec<_> = at.iter().map(|&i| record(&[i], 0x1000 + i, 1, 0)).collect();
+        let (got, h, blocks) = round_trip(&recs, &p, Sizes::DEFAULT, 0);
+        assert_eq!(got, recs);
+        // Blocks come out header, index block, then as each super block
+        // is completed; pages follow their data block.
+        let sigs: Vec<&[u8]> = blocks
+            .iter()
+            .map(|(_, b)| match &b[..4] {
+                s @ (b"EAHD" | b"EAIB" | b"EASB" | b"EADB") => s,
+                _ => b"page",
+            })
+            .collect();
+        let want: [&[u8]; 11] = [
+            b"EAHD", b"EAIB", b"EADB", b"EADB", b"EADB", b"EASB", b"EADB", b"page", b"EADB",
+            b"page", b"EASB",
+        ];
+        assert_eq!(sigs, want);
+        // Allocation order: the super block before its data blocks.
+        let addr_of = |i: usize| blocks[i].0;
+        assert!(addr_of(5) < addr_of(4) && addr_of(10) < addr_of(6));
+        // s3's super block: block offset 14, bitmap bits 1 (block 0 page
+        // 1) and 2 (block 1 page 0), a byte per data block.
+        let (_, s3) = blocks
+            .iter()
+            .filter(|(_, b)| b.starts_with(b"EASB"))
+            .nth(1)
+            .unwrap();
+        assert_eq!(&s3[14..17], &[14, 0b0110_0000, 0]);
+        assert_eq!(
+            (h.super_block_count, h.data_block_count, h.max_index_set),
+            (2, 5, 28)
+        );
+        // Realized: 2 + 2 + 4 + 4 + 8 + 8.
+        assert_eq!(h.realized_entries, 28);
+    }
+
+    #[test]
+    fn round_trips() {
+        // (5, n), maximum (5, unlimited), chunks (2, 4): 3 fixed chunks per
+        // step; and (3, n, 5) with maximum (7, unlimited, 5).
+        let l2 = |k, v| layout_kind(&[2, 4], 4, k, v);
+        let recs2: Vec<_> = (0..40u64)
+            .filter(|j| j % 7 != 3)
+            .flat_map(|j| (0..3).map(move |i| (i, j)))
+            .filter(|(i, j)| (i + j) % 5 != 0)
+            .map(|(i, j)| record(&[i, j], 0x10000 + 100 * j + i, 20 + i, (j % 2) as u32))
+            .collect();
+        let recs3: Vec<_> = [[0u64, 0, 0], [1, 0, 1], [1, 2, 1], [0, 8, 0]]
+            .iter()
+            .map(|c| record(c, 0x9000 + c[1], 48, 0))
+            .collect();
+        for kind in [small(), LIBHDF5_INDEX.clone()] {
+            for (version, filtered) in [(4, false), (4, true), (5, true)] {
+                for sizes in [Sizes::DEFAULT, Sizes::new(4, 8).unwrap()] {
+                    let l = l2(kind.clone(), version);
+                    let p = IndexParams {
+                        layout: &l,
+                        dims: &[5, 160],
+                        max_dims: &[Some(5), None],
+                        filtered,
+                    };
+                    let want: Vec<_> = recs2
+                        .iter()
+                        .map(|r| ChunkRecord {
+                            size: if filtered { r.size } else { 32 },
+                            filter_mask: if filtered { r.filter_mask } else { 0 },
+                            ..r.clone()
+                        })
+                        .collect();
+                    let (got, h, _) = round_trip(&recs2, &p, sizes, 0x30);
+                    assert_eq!(got, sorted(&want), "{kind:?} v{version} {filtered}");
+                    assert_eq!(h.max_index_set, 39 * 3 + 3);
+                    let l = ChunkedLayout {
+                        dims: vec![2, 4, 3],
+                        ..l.clone()
+                    };
+                    let p = IndexParams {
+                        layout: &l,
+                        dims: &[3, 40, 5],
+                        max_dims: &[Some(7), None, Some(5)],
+                        filtered,
+                    };
+                    let (got, _, _) = round_trip(&recs3, &p, sizes, 0x30);
+                    let want: Vec<_> = recs3
+                        .iter()
+                        .map(|r| ChunkRecord {
+                            size: if filtered { 48 } else { 96 },
+                            ..r.clone()
+                        })
+                        .collect();
+                    assert_eq!(got, sorted(&want));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn encode_rejects_bad_input() {
+        let l = layout_kind(&[1], 1, small(), 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[600],
+            max_dims: &[None],
+            filtered: false,
+        };
+        let mut bump = Bump { next: 0 };
+        let mut run = |r: &[ChunkRecord], p: &IndexParams| {
+            encode(r, p, Sizes::DEFAULT, &mut bump)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = run(&[record(&[1], 1, 1, 0), record(&[1], 2, 1, 0)], &p);
+        assert!(e.contains("twice"), "{e}");
+        // Past the last of the 8 super blocks (2 + 510 entries in all).
+        let e = run(&[record(&[512], 1, 1, 0)], &p);
+        assert!(e.contains("past the array"), "{e}");
+        let e = run(&[record(&[1, 1], 1, 1, 0)], &p);
+        assert!(e.contains("outside"), "{e}");
+        let e = run(
+            &[],
+            &IndexParams {
+                max_dims: &[Some(40)],
+                ..p
+            },
+        );
+        assert!(e.contains("unlimited"), "{e}");
+        let fa = ChunkedLayout {
+            index: ChunkIndexKind::FixedArray { page_bits: 10 },
+            ..l.clone()
+        };
+        let e = run(&[], &IndexParams { layout: &fa, ..p });
+        assert!(e.contains("chunk index is FixedArray"), "{e}");
+        let bad = layout_kind(
+            &[1],
+            1,
+            ChunkIndexKind::ExtensibleArray {
+                max_bits: 8,
+                index_elements: 2,
+                min_pointers: 2,
+                min_elements: 3,
+                page_bits: 2,
+            },
+            4,
+        );
+        let e = run(&[], &IndexParams { layout: &bad, ..p });
+        assert!(e.contains("power of two"), "{e}");
+        // No chunk: a header with no index block.
+        let (h, blocks) = encode(&[], &p, Sizes::DEFAULT, &mut Bump { next: 0 }).unwrap();
+        assert_eq!(h, 0);
+        assert_eq!(blocks.len(), 1);
+        let r = ExtensibleArrayHeader::read(&ctx(&blocks[0].1), 0).unwrap();
+        assert_eq!((r.index_block, r.max_index_set), (None, 0));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            /// Any set of chunks of a (fixed, unlimited) dataset comes back
+            /// from the encoded array, with small parameters (super blocks
+            /// and pages early) or libhdf5's.
+            #[test]
+            fn encode_then_decode(
+                fixed in 1u64..4,
+                steps in 1u64..120,
+                keep in prop::collection::vec(any::<bool>(), 360),
+                small_params in any::<bool>(),
+                filtered in any::<bool>(),
+            ) {
+                let kind = if small_params { small() } else { LIBHDF5_INDEX.clone() };
+                let l = layout_kind(&[1, 1], 2, kind, 5);
+                let p = IndexParams {
+                    layout: &l,
+                    dims: &[fixed, steps],
+                    max_dims: &[Some(fixed), None],
+                    filtered,
+                };
+                let recs: Vec<_> = (0..fixed)
+                    .flat_map(|i| (0..steps).map(move |j| (i, j)))
+                    .filter(|&(i, j)| keep[(j * fixed + i) as usize])
+                    .map(|(i, j)| {
+                        let size = if filtered { 1 + i + j } else { 2 };
+                        record(&[i, j], 0x100000 + j * 8 + i, size, 0)
+                    })
+                    .collect();
+                let (got, h, _) = round_trip(&recs, &p, Sizes::DEFAULT, 0x20);
+                prop_assert_eq!(got, recs.clone());
+                let last = recs.iter().map(|r| r.coords[1] * fixed + r.coords[0]).max();
+                prop_assert_eq!(h.max_index_set, last.map_or(0, |x| x + 1));
+            }
+        }
     }
 }

@@ -35,10 +35,22 @@
 //! bytes; libhdf5 2.0 writes "size of lengths" bytes (files with 4-byte
 //! addresses and 8-byte lengths show it). The same entry formats are used
 //! by the extensible array.
+//!
+//! Encode side: [`encode`] lays out the array of a dataset's chunk records
+//! as libhdf5 leaves it (header, then data block; a paged data block is one
+//! allocation with its pages, of which only those holding a chunk are
+//! written and marked in the bitmap); unallocated entries hold the
+//! undefined address and, when filtered, size and mask 0. libhdf5 uses
+//! [`LIBHDF5_PAGE_BITS`]. Re-encoding the arrays of files written by
+//! libhdf5 at their addresses gives their bytes exactly.
+
+use std::collections::BTreeMap;
 
 use super::{ChunkRecord, IndexParams, unlinearize};
 use crate::error::{Error, Result};
-use crate::format::cursor::{Cursor, bytes_for};
+use crate::format::alloc::{Allocator, Blocks};
+use crate::format::cursor::{Cursor, Encoder, bytes_for};
+use crate::format::layout::ChunkIndexKind;
 use crate::format::{FileCtx, Sizes, checksum};
 
 /// Signature of a fixed array header.
@@ -374,9 +386,258 @@ pub(crate) fn read_page(
     Ok(())
 }
 
+/// Page bits libhdf5 puts in the layout message of a fixed array index
+/// (and in the array's header): pages of 1024 entries.
+pub const LIBHDF5_PAGE_BITS: u8 = 10;
+
+/// The largest block the encoders build in memory (4 GiB): a larger one
+/// is a limits error rather than an attempt to allocate it.
+pub const MAX_ENCODED_BLOCK: u64 = 1 << 32;
+
+/// Appends the lookup3 checksum of everything written so far.
+pub(crate) fn seal(e: &mut Encoder) {
+    let sum = checksum::lookup3(e.as_bytes(), 0);
+    e.u32(sum);
+}
+
+/// A block length as a `usize`, refusing blocks larger than
+/// [`MAX_ENCODED_BLOCK`].
+pub(crate) fn block_len(len: u64, what: &str) -> Result<usize> {
+    if len > MAX_ENCODED_BLOCK {
+        return Err(Error::limit(format!(
+            "{what}: {len} bytes is more than the encoder builds in memory"
+        )));
+    }
+    usize::try_from(len).map_err(|_| Error::limit(format!("{what}: {len} bytes")))
+}
+
+impl EntryFormat {
+    /// Encodes one entry; `None` writes an unallocated chunk as libhdf5
+    /// does: the undefined address, and for filtered entries a size and
+    /// filter mask of 0.
+    ///
+    /// # Errors
+    /// A usage error when a filtered entry's size does not fit its field.
+    pub fn encode(&self, e: &mut Encoder, entry: Option<&Entry>) -> Result<()> {
+        e.address(entry.map(|x| x.addr));
+        if let Some(w) = self.size_width {
+            let (size, mask) = entry.map_or((0, 0), |x| (x.size, x.filter_mask));
+            if w < 8 && size >> (8 * w) != 0 {
+                return Err(Error::usage(format!(
+                    "chunk index entry: stored size {size} does not fit in {w} bytes"
+                )));
+            }
+            e.uint(size, w).u32(mask);
+        }
+        Ok(())
+    }
+}
+
+impl FixedArrayHeader {
+    /// Encodes the header, checksum included.
+    pub fn encode(&self, sizes: Sizes) -> Vec<u8> {
+        let mut e = Encoder::new(sizes);
+        e.bytes(HEADER_SIGNATURE)
+            .u8(0)
+            .u8(self.client_id)
+            .u8(self.entry_size)
+            .u8(self.page_bits)
+            .length(self.entry_count)
+            .address(self.data_block);
+        seal(&mut e);
+        e.into_bytes()
+    }
+}
+
+/// Entries of `records` keyed by entry index, `index` mapping a record's
+/// coordinates to its entry (`None`: outside the array).
+pub(crate) fn keyed_entries(
+    records: &[ChunkRecord],
+    what: &str,
+    index: &dyn Fn(&[u64]) -> Option<u64>,
+) -> Result<BTreeMap<u64, Entry>> {
+    let mut out = BTreeMap::new();
+    for r in records {
+        let i = index(&r.coords).ok_or_else(|| {
+            Error::usage(format!(
+                "{what}: chunk {:?} is outside the dataset's chunk grid",
+                r.coords
+            ))
+        })?;
+        let entry = Entry {
+            addr: r.addr,
+            size: r.size,
+            filter_mask: r.filter_mask,
+        };
+        if out.insert(i, entry).is_some() {
+            return Err(Error::usage(format!(
+                "{what}: chunk {:?} given twice",
+                r.coords
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Row-major linear index of `coords` in a grid of `per_dim` chunks;
+/// `None` when a coordinate is outside it (or the index overflows).
+pub(crate) fn linearize(coords: &[u64], per_dim: &[u64]) -> Option<u64> {
+    if coords.len() != per_dim.len() {
+        return None;
+    }
+    coords.iter().zip(per_dim).try_fold(0u64, |a, (&c, &n)| {
+        (c < n).then_some(())?;
+        a.checked_mul(n)?.checked_add(c)
+    })
+}
+
+/// Lays out the fixed array index of a dataset whose allocated chunks are
+/// `records`, as libhdf5 leaves it once those chunks are written: the
+/// header, then (when there is a chunk) the data block with one entry per
+/// chunk of the grid over the maximum dimensions, in row-major order;
+/// unallocated chunks get the undefined address. A data block of more than
+/// `2^page bits` entries is paged: the whole block, pages included, is one
+/// allocation, only the pages holding a chunk are written and marked in the
+/// page bitmap (the others are left as they are, as libhdf5 leaves them).
+///
+/// The page bits come from the layout's [`ChunkIndexKind::FixedArray`].
+/// libhdf5 stores no dataset object header address in these blocks. It
+/// creates the index only when the first chunk is written; with no
+/// records this still returns a header with no data block.
+///
+/// Space is requested header first, then data block. Returns the
+/// header's address (the layout message's index address) and the blocks.
+///
+/// # Errors
+/// A usage error when the layout is not a fixed array one, a record lies
+/// outside the maximum chunk grid or is given twice, or a filtered size
+/// does not fit its field; a limits error when a block would exceed
+/// [`MAX_ENCODED_BLOCK`] bytes.
+pub fn encode(
+    records: &[ChunkRecord],
+    p: &IndexParams,
+    sizes: Sizes,
+    alloc: &mut dyn Allocator,
+) -> Result<(u64, Blocks)> {
+    const WHAT: &str = "fixed array";
+    let ChunkIndexKind::FixedArray { page_bits } = p.layout.index else {
+        return Err(Error::usage(format!(
+            "{WHAT}: the layout's chunk index is {:?}",
+            p.layout.index
+        )));
+    };
+    if p.max_dims.len() != p.dims.len() || p.layout.dims.len() != p.dims.len() {
+        return Err(Error::usage(format!(
+            "{WHAT}: dimension counts of the dataspace and chunks differ"
+        )));
+    }
+    let format = EntryFormat::for_dataset(sizes, p)?;
+    let esize = format.entry_size();
+    let entry_size = u8::try_from(esize)
+        .map_err(|_| Error::usage(format!("{WHAT}: entries of {esize} bytes")))?;
+    let grid = p.max_chunks_per_dim();
+    let count = grid
+        .iter()
+        .try_fold(1u64, |a, &n| a.checked_mul(n))
+        .ok_or_else(|| Error::usage(format!("{WHAT}: chunk count overflows")))?;
+    let entries = keyed_entries(records, WHAT, &|c| linearize(c, &grid))?;
+    let mut header = FixedArrayHeader {
+        client_id: format.client_id(),
+        entry_size,
+        page_bits,
+        entry_count: count,
+        data_block: None,
+    };
+    let header_addr = alloc.alloc(FixedArrayHeader::encoded_len(sizes));
+    if entries.is_empty() {
+        return Ok((header_addr, vec![(header_addr, header.encode(sizes))]));
+    }
+    let too_big = || Error::limit(format!("{WHAT} data block: size overflows"));
+    let esize = esize as u64;
+    let prefix = 6 + sizes.offset as u64;
+    let page_entries = header.page_entries();
+    let page_count = page_entries.map_or(0, |n| count.div_ceil(n));
+    let bitmap_len = page_count.div_ceil(8);
+    let body = match page_entries {
+        Some(_) => bitmap_len,
+        None => count.checked_mul(esize).ok_or_else(too_big)?,
+    };
+    let dblock_len = prefix
+        .checked_add(body)
+        .and_then(|n| n.checked_add(4))
+        .ok_or_else(too_big)?;
+    // Pages follow the data block, the last one holding what is left.
+    let total = match page_entries {
+        Some(_) => count
+            .checked_mul(esize)
+            .and_then(|n| n.checked_add(page_count.checked_mul(4)?))
+            .and_then(|n| n.checked_add(dblock_len))
+            .ok_or_else(too_big)?,
+        None => dblock_len,
+    };
+    let dblock = alloc.alloc(total);
+    header.data_block = Some(dblock);
+    let mut blocks = vec![(header_addr, header.encode(sizes))];
+
+    let mut e = Encoder::new(sizes);
+    e.bytes(DATA_BLOCK_SIGNATURE)
+        .u8(0)
+        .u8(format.client_id())
+        .address(Some(header_addr));
+    let Some(page_entries) = page_entries else {
+        block_len(dblock_len, "fixed array data block")?;
+        for i in 0..count {
+            format.encode(&mut e, entries.get(&i))?;
+        }
+        seal(&mut e);
+        blocks.push((dblock, e.into_bytes()));
+        return Ok((header_addr, blocks));
+    };
+    let mut bitmap = vec![0u8; block_len(bitmap_len, "fixed array data block")?];
+    let stride = page_entries
+        .checked_mul(esize)
+        .and_then(|n| n.checked_add(4))
+        .ok_or_else(too_big)?;
+    let mut pages = Vec::new();
+    let mut rest = entries.iter().peekable();
+    while let Some(&(&i, _)) = rest.peek() {
+        let page = i / page_entries;
+        let first = page * page_entries;
+        let n = page_entries.min(count - first);
+        block_len(n * esize + 4, "fixed array data block page")?;
+        let mut pe = Encoder::new(sizes);
+        for j in first..first + n {
+            let here = rest.next_if(|&(&k, _)| k == j).map(|(_, x)| x);
+            format.encode(&mut pe, here)?;
+        }
+        seal(&mut pe);
+        set_bit(&mut bitmap, page);
+        let at = page
+            .checked_mul(stride)
+            .and_then(|o| o.checked_add(dblock_len))
+            .and_then(|o| o.checked_add(dblock))
+            .ok_or_else(too_big)?;
+        pages.push((at, pe.into_bytes()));
+    }
+    e.bytes(&bitmap);
+    seal(&mut e);
+    blocks.push((dblock, e.into_bytes()));
+    blocks.extend(pages);
+    Ok((header_addr, blocks))
+}
+
+/// Sets bit `i` of a page bitmap (most significant bit first, as
+/// [`bit_set`] reads it).
+pub(crate) fn set_bit(bitmap: &mut [u8], i: u64) {
+    if let Some(b) = usize::try_from(i / 8).ok().and_then(|k| bitmap.get_mut(k)) {
+        *b |= 0x80 >> (i % 8);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::alloc::{Bump, apply};
     use crate::format::checksum::lookup3;
     use crate::format::layout::{ChunkIndexKind, ChunkedLayout};
     use crate::limits::Limits;
@@ -658,5 +919,298 @@ mod tests {
         assert!(!bit_set(&[0x80], 7));
         assert!(bit_set(&[0x00, 0x01], 15));
         assert!(!bit_set(&[0xff], 8));
+    }
+
+    fn layout_bits(dims: &[u64], element_size: u64, page_bits: u8, version: u8) -> ChunkedLayout {
+        ChunkedLayout {
+            index: ChunkIndexKind::FixedArray { page_bits },
+            ..layout(version, dims, element_size)
+        }
+    }
+
+    fn record(coords: &[u64], addr: u64, size: u64, filter_mask: u32) -> ChunkRecord {
+        ChunkRecord {
+            coords: coords.to_vec(),
+            addr,
+            size,
+            filter_mask,
+        }
+    }
+
+    /// Encodes `records` from address `at`, decodes the image and returns
+    /// the records read back (sorted) and the blocks.
+    fn round_trip(
+        records: &[ChunkRecord],
+        p: &IndexParams,
+        sizes: Sizes,
+        at: u64,
+    ) -> (Vec<ChunkRecord>, u64, Blocks) {
+        let mut bump = Bump { next: at };
+        let (h, blocks) = encode(records, p, sizes, &mut bump).unwrap();
+        let mut img = Vec::new();
+        apply(&mut img, &blocks);
+        // Room for unwritten pages, which the encoder does not emit.
+        img.resize(bump.next as usize, 0);
+        let mut got = chunks(&ctx(&img, sizes), h, p).unwrap();
+        got.sort_by(|a, b| a.coords.cmp(&b.coords));
+        (got, h, blocks)
+    }
+
+    fn sorted(r: &[ChunkRecord]) -> Vec<ChunkRecord> {
+        let mut v = r.to_vec();
+        v.sort_by(|a, b| a.coords.cmp(&b.coords));
+        v
+    }
+
+    #[test]
+    fn header_encodes_as_libhdf5_writes_it() {
+        let h = FixedArrayHeader {
+            client_id: 0,
+            entry_size: 8,
+            page_bits: 10,
+            entry_count: 20,
+            data_block: Some(0x1db),
+        };
+        let b: &[u8] = &[
+            0x46, 0x41, 0x48, 0x44, 0x00, 0x00, 0x08, 0x0a, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0xdb, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc3, 0x12, 0xae, 0x0a,
+        ];
+        assert_eq!(h.encode(Sizes::DEFAULT), b);
+    }
+
+    #[test]
+    fn encodes_unpaged_array_byte_for_byte() {
+        // (4,) with maximum (6,), chunks of 2 bytes: 3 entries; chunk 1
+        // allocated at 0x500. Header at 0x100 (28 bytes), data block at
+        // 0x11c: prefix, 3 addresses, checksum.
+        let l = layout_bits(&[2], 1, 10, 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[4],
+            max_dims: &[Some(6)],
+            filtered: false,
+        };
+        let mut bump = Bump { next: 0x100 };
+        let (h, blocks) =
+            encode(&[record(&[1], 0x500, 2, 0)], &p, Sizes::DEFAULT, &mut bump).unwrap();
+        assert_eq!(h, 0x100);
+        let mut db = b"FADB".to_vec();
+        db.extend([0, 0]);
+        db.extend(0x100u64.to_le_bytes());
+        for a in [None, Some(0x500), None] {
+            db.extend(addr(a));
+        }
+        let want = vec![(0x100, header(0, 8, 10, 3, 0x11c)), (0x11c, seal(db))];
+        assert_eq!(blocks, want);
+        assert_eq!(bump.next, 0x11c + 14 + 24 + 4);
+    }
+
+    #[test]
+    fn filtered_entries_of_unallocated_chunks_are_zero() {
+        // Layout v4, chunk of 300 bytes: size in 3 bytes; 4-byte addresses.
+        let l = layout_bits(&[10], 30, 10, 4);
+        let sizes = Sizes::new(4, 8).unwrap();
+        let p = IndexParams {
+            layout: &l,
+            dims: &[20],
+            max_dims: &[Some(20)],
+            filtered: true,
+        };
+        let mut bump = Bump { next: 0 };
+        let (_, blocks) = encode(&[record(&[0], 0x200, 300, 2)], &p, sizes, &mut bump).unwrap();
+        let mut db = b"FADB".to_vec();
+        db.extend([0, 1, 0, 0, 0, 0]);
+        db.extend([0x00, 0x02, 0, 0, 0x2c, 0x01, 0x00, 2, 0, 0, 0]);
+        db.extend([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(blocks[1], (24, seal(db)));
+        // A stored size that does not fit the 3-byte field.
+        let e = encode(&[record(&[0], 0x200, 1 << 24, 0)], &p, sizes, &mut bump).unwrap_err();
+        assert!(e.to_string().contains("does not fit in 3 bytes"), "{e}");
+    }
+
+    #[test]
+    fn paged_array_writes_only_pages_with_chunks() {
+        // 10 entries in pages of 4: chunks in pages 0 and 2 only.
+        let l = layout_bits(&[1], 1, 2, 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[10],
+            max_dims: &[Some(10)],
+            filtered: false,
+        };
+        let recs = [
+            record(&[0], 0x500, 1, 0),
+            record(&[3], 0x503, 1, 0),
+            record(&[9], 0x509, 1, 0),
+        ];
+        let mut bump = Bump { next: 0 };
+        let (_, blocks) = encode(&recs, &p, Sizes::DEFAULT, &mut bump).unwrap();
+        // Data block: prefix (14), bitmap 0b1010_0000, checksum.
+        let mut db = b"FADB".to_vec();
+        db.extend([0, 0]);
+        db.extend(0u64.to_le_bytes());
+        db.push(0b1010_0000);
+        let page = |a: &[Option<u64>]| seal(a.iter().flat_map(|&x| addr(x)).collect());
+        let first = 28 + 19;
+        let stride = 4 * 8 + 4;
+        assert_eq!(
+            blocks,
+            vec![
+                (0, header(0, 8, 2, 10, 28)),
+                (28, seal(db)),
+                (first, page(&[Some(0x500), None, None, Some(0x503)])),
+                (first + 2 * stride, page(&[None, Some(0x509)])),
+            ]
+        );
+        // The whole block, the last page of 2 entries included, is one
+        // allocation.
+        assert_eq!(bump.next, first + 2 * stride + 2 * 8 + 4);
+        let (got, _, _) = round_trip(&recs, &p, Sizes::DEFAULT, 0);
+        assert_eq!(got, recs.to_vec());
+    }
+
+    #[test]
+    fn round_trips() {
+        // 2-D, holes, maximum larger than the extent, filtered (v4 and
+        // v5) and not, paged (page bits 3 over 5 x 4 = 20 entries) and not.
+        let recs = vec![
+            record(&[0, 0], 0x1000, 24, 0),
+            record(&[0, 2], 0x2000, 17, 1),
+            record(&[2, 1], 0x3000, 24, 0),
+            record(&[2, 2], 0x4000, 9, 3),
+        ];
+        for (version, bits, filtered) in [
+            (4, 10, false),
+            (4, 10, true),
+            (5, 10, true),
+            (4, 3, false),
+            (5, 3, true),
+            (5, 2, true),
+        ] {
+            let l = layout_bits(&[2, 3], 4, bits, version);
+            let p = IndexParams {
+                layout: &l,
+                dims: &[5, 7],
+                max_dims: &[Some(9), Some(11)],
+                filtered,
+            };
+            let want: Vec<_> = recs
+                .iter()
+                .map(|r| ChunkRecord {
+                    size: if filtered { r.size } else { 24 },
+                    filter_mask: if filtered { r.filter_mask } else { 0 },
+                    ..r.clone()
+                })
+                .collect();
+            for sizes in [
+                Sizes::DEFAULT,
+                Sizes::new(4, 8).unwrap(),
+                Sizes::new(8, 4).unwrap(),
+            ] {
+                let (got, h, _) = round_trip(&recs, &p, sizes, 0x40);
+                assert_eq!(h, 0x40);
+                assert_eq!(got, sorted(&want), "v{version} bits {bits} {filtered}");
+            }
+        }
+    }
+
+    #[test]
+    fn encode_rejects_bad_input() {
+        let l = layout_bits(&[2], 1, 10, 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[4],
+            max_dims: &[Some(6)],
+            filtered: false,
+        };
+        let mut bump = Bump { next: 0 };
+        let mut run = |r: &[ChunkRecord], p: &IndexParams| {
+            encode(r, p, Sizes::DEFAULT, &mut bump)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = run(&[record(&[3], 0x500, 2, 0)], &p);
+        assert!(e.contains("outside"), "{e}");
+        let e = run(&[record(&[0, 0], 0x500, 2, 0)], &p);
+        assert!(e.contains("outside"), "{e}");
+        let e = run(&[record(&[1], 0x500, 2, 0), record(&[1], 0x600, 2, 0)], &p);
+        assert!(e.contains("twice"), "{e}");
+        let other = ChunkedLayout {
+            index: ChunkIndexKind::Implicit,
+            ..l.clone()
+        };
+        let e = run(
+            &[],
+            &IndexParams {
+                layout: &other,
+                ..p
+            },
+        );
+        assert!(e.contains("chunk index is Implicit"), "{e}");
+        // No chunk: a header with no data block.
+        let (h, blocks) = encode(&[], &p, Sizes::DEFAULT, &mut Bump { next: 8 }).unwrap();
+        assert_eq!(blocks, vec![(8, header(0, 8, 10, 3, u64::MAX))]);
+        assert_eq!(h, 8);
+        // A data block too large to build in memory.
+        let huge = 1u64 << 40;
+        let l = layout_bits(&[1], 1, 63, 4);
+        let p = IndexParams {
+            layout: &l,
+            dims: &[huge],
+            max_dims: &[Some(huge)],
+            filtered: false,
+        };
+        let e = run(&[record(&[0], 0x500, 1, 0)], &p);
+        assert!(e.contains("more than the encoder builds"), "{e}");
+    }
+
+    #[test]
+    fn linear_indexes() {
+        assert_eq!(linearize(&[1, 2], &[2, 3]), Some(5));
+        assert_eq!(linearize(&[2, 0], &[2, 3]), None);
+        assert_eq!(linearize(&[0], &[2, 3]), None);
+        let mut b = [0u8; 2];
+        set_bit(&mut b, 0);
+        set_bit(&mut b, 15);
+        set_bit(&mut b, 16);
+        assert_eq!(b, [0x80, 0x01]);
+        assert!(bit_set(&b, 15));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            /// Any set of chunks of a 2-D grid comes back from the encoded
+            /// array, paged or not, filtered or not.
+            #[test]
+            fn encode_then_decode(
+                grid in (1u64..12, 1u64..12),
+                keep in prop::collection::vec(any::<bool>(), 144),
+                page_bits in 1u8..8,
+                filtered in any::<bool>(),
+                version in 4u8..=5,
+            ) {
+                let l = layout_bits(&[1, 1], 300, page_bits, version);
+                let p = IndexParams {
+                    layout: &l,
+                    dims: &[grid.0, grid.1],
+                    max_dims: &[Some(grid.0), Some(grid.1)],
+                    filtered,
+                };
+                let recs: Vec<_> = (0..grid.0 * grid.1)
+                    .filter(|&i| keep[i as usize])
+                    .map(|i| {
+                        let size = if filtered { 1 + i % 300 } else { 300 };
+                        let mask = if filtered { (i % 3) as u32 } else { 0 };
+                        record(&[i / grid.1, i % grid.1], 0x10000 + i * 300, size, mask)
+                    })
+                    .collect();
+                let (got, _, _) = round_trip(&recs, &p, Sizes::DEFAULT, 0x20);
+                prop_assert_eq!(got, recs);
+            }
+        }
     }
 }
