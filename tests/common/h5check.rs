@@ -169,6 +169,24 @@ impl Batch {
                     diff(&ours, &lines)
                 ));
             }
+            // the chunk index of every dataset is the kind libhdf5 picks
+            let ref_path = dir.join(format!(
+                "ref-{}.h5",
+                self.cases
+                    .iter()
+                    .position(|x| std::ptr::eq(x, c))
+                    .unwrap_or(0)
+            ));
+            match (index_kinds(&c.ours), index_kinds(&ref_path)) {
+                (Ok(a), Ok(b)) if a != b => failures.push(format!(
+                    "{}: chunk indexes differ from libhdf5's:\n  h5rs:   {a:?}\n  libhdf5: {b:?}",
+                    c.name
+                )),
+                (Err(e), _) | (_, Err(e)) => {
+                    failures.push(format!("{}: reading chunk indexes: {e}", c.name))
+                }
+                _ => {}
+            }
             if c.h5dump {
                 let d = Command::new("h5dump")
                     .arg(&c.ours)
@@ -191,6 +209,28 @@ impl Batch {
             failures.join("\n\n")
         );
     }
+}
+
+/// The chunk index kind of every chunked dataset, by path.
+fn index_kinds(path: &Path) -> h5rs::Result<Vec<(String, String)>> {
+    let f = h5rs::File::open(path)?;
+    let mut out = Vec::new();
+    let mut err = None;
+    f.root()?.visit_items(|p, o| {
+        if let h5rs::Object::Dataset(d) = o {
+            if let h5rs::format::layout::Layout::Chunked(cl) = d.layout_message() {
+                let kind = format!("{:?}", cl.index);
+                // the kind's name, without its parameters
+                let name = kind.split([' ', '{', '(']).next().unwrap_or("").to_string();
+                out.push((p.to_string(), name));
+            }
+        }
+        if err.is_some() { Some(()) } else { None }
+    })?;
+    if let Some(e) = err.take() {
+        return Err(e);
+    }
+    Ok(out)
 }
 
 /// The lines that differ between two dumps.

@@ -994,15 +994,26 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
                     .maxshape
                     .as_ref()
                     .is_none_or(|m| m.iter().zip(&shape).all(|(md, &d)| *md == Some(d)));
-                let single = latest && fixed && chunks == shape;
+                // the index libhdf5 picks for the latest format
+                let unlimited = self
+                    .maxshape
+                    .as_ref()
+                    .map_or(0, |m| m.iter().filter(|d| d.is_none()).count());
+                let index = if !latest {
+                    IndexChoice::BTreeV1
+                } else if fixed && chunks == shape {
+                    IndexChoice::Single
+                } else if unlimited == 0 {
+                    IndexChoice::FixedArray
+                } else if unlimited == 1 {
+                    IndexChoice::ExtensibleArray
+                } else {
+                    IndexChoice::BTreeV1
+                };
                 LayoutM::Chunked(ChunkedM {
                     dims: chunks,
                     chunks: Default::default(),
-                    index: if single {
-                        IndexChoice::Single
-                    } else {
-                        IndexChoice::BTreeV1
-                    },
+                    index,
                     index_space: Vec::new(),
                     index_addr: None,
                     index_dirty: true,

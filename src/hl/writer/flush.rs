@@ -10,8 +10,10 @@ use super::model::{
 use super::space::Space;
 use crate::error::{Error, Result};
 use crate::format::Sizes;
+use crate::format::alloc::Allocator;
 use crate::format::attribute::AttributeMessage;
 use crate::format::btree_v1::{NodeImage, NodeType};
+use crate::format::chunk_index::{ChunkRecord, IndexParams, extensible_array, fixed_array};
 use crate::format::cursor::Encoder;
 use crate::format::fill_value::AllocTime;
 use crate::format::filter_pipeline;
@@ -133,22 +135,18 @@ fn layout_of(opts: &Options, d: &DatasetM) -> (Layout, u8) {
             3,
         ),
         LayoutM::Chunked(c) => {
-            let (index, version) = match c.index {
-                IndexChoice::BTreeV1 => (ChunkIndexKind::BTreeV1, 3),
-                IndexChoice::Single => {
-                    let filtered = if d.filters.is_empty() {
-                        None
-                    } else {
-                        let (size, mask) = c
-                            .chunks
-                            .values()
-                            .next()
-                            .map_or((0, 0), |l| (l.size, l.mask));
-                        Some((size, mask))
-                    };
-                    (ChunkIndexKind::Single { filtered }, 4)
-                }
-            };
+            let mut cl = chunked_layout(c, d.dtype.size() as u64);
+            if c.index == IndexChoice::Single && !d.filters.is_empty() {
+                let (size, mask) = c
+                    .chunks
+                    .values()
+                    .next()
+                    .map_or((0, 0), |l| (l.size, l.mask));
+                cl.index = ChunkIndexKind::Single {
+                    filtered: Some((size, mask)),
+                };
+            }
+            let (index, version) = (cl.index, cl.version);
             let address = match c.index {
                 IndexChoice::Single => c.chunks.values().next().map(|l| l.addr),
                 _ => c.index_addr,
@@ -328,7 +326,13 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
             if let LayoutM::Chunked(c) = &mut d.layout
                 && c.index_dirty
             {
-                write_chunk_index(&mut st.space, c, d.dtype.size() as u64, sizes)?;
+                let params = IndexInputs {
+                    elem: d.dtype.size() as u64,
+                    dims: &d.space.dims,
+                    max_dims: &d.space.max_dims,
+                    filtered: !d.filters.is_empty(),
+                };
+                write_chunk_index(&mut st.space, c, &params, sizes)?;
                 c.index_dirty = false;
             }
             dataset_messages(&opts, d, sizes)?
@@ -569,14 +573,111 @@ fn write_btree(
     }
 }
 
+/// What a chunk index needs to know of its dataset.
+struct IndexInputs<'a> {
+    elem: u64,
+    dims: &'a [u64],
+    max_dims: &'a [Option<u64>],
+    filtered: bool,
+}
+
+/// An allocator that remembers what it handed out, so a structure's space
+/// can be zeroed before its blocks are written and freed when replaced.
+struct Recording<'a> {
+    space: &'a mut Space,
+    taken: Vec<Extent>,
+}
+
+impl Allocator for Recording<'_> {
+    fn alloc(&mut self, len: u64) -> u64 {
+        let a = self.space.allocate(len);
+        self.taken.push((a, len));
+        a
+    }
+}
+
+/// The layout message's chunked part for an index kind.
+fn chunked_layout(c: &ChunkedM, elem: u64) -> ChunkedLayout {
+    let (index, version) = match c.index {
+        IndexChoice::BTreeV1 => (ChunkIndexKind::BTreeV1, 3),
+        IndexChoice::Single => (ChunkIndexKind::Single { filtered: None }, 4),
+        IndexChoice::FixedArray => (
+            ChunkIndexKind::FixedArray {
+                page_bits: fixed_array::LIBHDF5_PAGE_BITS,
+            },
+            4,
+        ),
+        IndexChoice::ExtensibleArray => (extensible_array::LIBHDF5_INDEX, 4),
+    };
+    ChunkedLayout {
+        version,
+        dims: c.dims.clone(),
+        element_size: elem,
+        index,
+        address: c.index_addr,
+        dont_filter_partial_edges: false,
+    }
+}
+
 /// Frees a chunked dataset's old index and writes the new one.
-fn write_chunk_index(space: &mut Space, c: &mut ChunkedM, elem: u64, sizes: Sizes) -> Result<()> {
+fn write_chunk_index(
+    space: &mut Space,
+    c: &mut ChunkedM,
+    p: &IndexInputs<'_>,
+    sizes: Sizes,
+) -> Result<()> {
+    let elem = p.elem;
     for (a, l) in c.index_space.drain(..) {
         space.free(a, l);
     }
     match c.index {
         IndexChoice::Single => {
             c.index_addr = c.chunks.values().next().map(|l| l.addr);
+            Ok(())
+        }
+        IndexChoice::FixedArray | IndexChoice::ExtensibleArray => {
+            if c.chunks.is_empty() {
+                // libhdf5 creates the index with the first chunk
+                c.index_addr = None;
+                return Ok(());
+            }
+            let records: Vec<ChunkRecord> = c
+                .chunks
+                .iter()
+                .map(|(k, l)| ChunkRecord {
+                    coords: k.clone(),
+                    addr: l.addr,
+                    size: l.size,
+                    filter_mask: l.mask,
+                })
+                .collect();
+            let layout = chunked_layout(c, elem);
+            let params = IndexParams {
+                layout: &layout,
+                dims: p.dims,
+                max_dims: p.max_dims,
+                filtered: p.filtered,
+            };
+            let mut rec = Recording {
+                space,
+                taken: Vec::new(),
+            };
+            let (addr, blocks) = if c.index == IndexChoice::FixedArray {
+                fixed_array::encode(&records, &params, sizes, &mut rec)?
+            } else {
+                extensible_array::encode(&records, &params, sizes, &mut rec)?
+            };
+            let taken = rec.taken;
+            // parts of blocks that are not written (pages without chunks)
+            // hold zeros, not old bytes
+            for &(a, l) in &taken {
+                space.write(a, &vec![0; l as usize])?;
+            }
+            for (a, bytes) in &blocks {
+                space.write(*a, bytes)?;
+            }
+            c.index_space = taken;
+            c.index_addr = Some(addr);
             Ok(())
         }
         IndexChoice::BTreeV1 => {

@@ -100,6 +100,10 @@ pub(crate) enum IndexChoice {
     BTreeV1,
     /// A single chunk, no index (layout v4).
     Single,
+    /// Fixed array (layout v4): no unlimited dimension.
+    FixedArray,
+    /// Extensible array (layout v4): exactly one unlimited dimension.
+    ExtensibleArray,
 }
 
 /// Chunked storage.
