@@ -343,6 +343,21 @@ impl Dataset {
         super::attribute::find(self.attrs()?, name)
     }
 
+    /// Every stored chunk with its bytes as stored (filtered), in chunk
+    /// order.
+    pub(crate) fn stored_chunks(&self) -> Result<Vec<(ChunkRecord, &[u8])>> {
+        let map = self.chunk_map()?;
+        let mut recs: Vec<&ChunkRecord> = map.values().collect();
+        recs.sort_by(|a, b| a.coords.cmp(&b.coords));
+        let ctx = self.data.file.inner.ctx();
+        recs.into_iter()
+            .map(|r| {
+                let bytes = ctx.slice(r.addr, r.size, "chunk")?;
+                Ok((r.clone(), bytes))
+            })
+            .collect()
+    }
+
     fn chunk_map(&self) -> Result<&HashMap<Vec<u64>, ChunkRecord>> {
         let Layout::Chunked(cl) = &self.meta.layout else {
             return Err(Error::usage("dataset is not chunked"));

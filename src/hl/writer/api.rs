@@ -280,6 +280,31 @@ pub fn guess_chunk(shape: &[u64], typesize: usize) -> Vec<u64> {
     chunks.into_iter().map(|c| c as u64).collect()
 }
 
+/// The chunk index libhdf5 gives a new chunked dataset: a version 1
+/// B-tree in the earliest format; in the latest, no index for a single
+/// chunk of fixed size, a fixed array when no dimension is unlimited, an
+/// extensible array for one unlimited dimension, else a version 2 B-tree.
+pub(crate) fn choose_index(
+    latest: bool,
+    shape: &[u64],
+    max: &[Option<u64>],
+    chunks: &[u64],
+) -> IndexChoice {
+    let unlimited = max.iter().filter(|d| d.is_none()).count();
+    let fixed = max.iter().zip(shape).all(|(m, &d)| *m == Some(d));
+    if !latest {
+        IndexChoice::BTreeV1
+    } else if fixed && chunks == shape {
+        IndexChoice::Single
+    } else if unlimited == 0 {
+        IndexChoice::FixedArray
+    } else if unlimited == 1 {
+        IndexChoice::ExtensibleArray
+    } else {
+        IndexChoice::BTreeV1
+    }
+}
+
 /// The bytes numpy gives one element of `dt` (h5py sizes automatic chunks
 /// with it): variable-length data and references are 8-byte Python object
 /// pointers there.
@@ -573,6 +598,16 @@ impl File {
     pub fn link_hard(&self, target: &str, path: &str) -> Result<()> {
         self.root_live()?.link_hard(target, path)
     }
+
+    /// Stores `dtype` as a committed (named) datatype at `path` (h5py's
+    /// `f[path] = np.dtype(...)`); datasets can then share it with
+    /// [`DatasetBuilder::committed_dtype`].
+    ///
+    /// # Errors
+    /// `Usage` when the name exists.
+    pub fn commit_datatype(&self, path: &str, dtype: &Datatype) -> Result<()> {
+        self.root_live()?.commit_datatype(path, dtype)
+    }
 }
 
 impl Group {
@@ -687,6 +722,16 @@ impl Group {
         )
     }
 
+    /// Stores `dtype` as a committed datatype at `path`.
+    ///
+    /// # Errors
+    /// `Usage` when the name exists.
+    pub fn commit_datatype(&self, path: &str, dtype: &Datatype) -> Result<()> {
+        let w = self.writer()?;
+        let here = self.data.addr;
+        w.modify(|st| st.commit_datatype(here, path, dtype).map(|_| ()))
+    }
+
     /// Creates a hard link at `path` to the object at `target`.
     ///
     /// # Errors
@@ -755,6 +800,7 @@ pub struct DatasetBuilder<'d, T: H5Type + Clone> {
     fletcher32: bool,
     fill: Option<T>,
     dtype: Option<Datatype>,
+    committed: Option<String>,
     data: Option<(Vec<u64>, Cow<'d, [T]>)>,
 }
 
@@ -771,6 +817,7 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
             fletcher32: false,
             fill: None,
             dtype: None,
+            committed: None,
             data: None,
         }
     }
@@ -844,6 +891,13 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
         self
     }
 
+    /// The committed datatype at `path` (see [`File::commit_datatype`]):
+    /// the dataset's type, shared with it in the file.
+    pub fn committed_dtype(mut self, path: &str) -> Self {
+        self.committed = Some(path.to_string());
+        self
+    }
+
     /// The initial contents; the shape defaults to the data's.
     pub fn with_data<W: WriteData<Elem = T> + ?Sized>(mut self, data: &'d W) -> Self {
         let shape = data.data_shape().iter().map(|&d| d as u64).collect();
@@ -906,10 +960,18 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
                 ));
             }
         };
-        let dt = match (&self.dtype, &self.data) {
-            (Some(d), _) => d.clone(),
-            (None, Some((_, v))) => T::file_type(v)?,
-            (None, None) => T::file_type(&[])?,
+        let file = self.parent.data.file.clone();
+        let w = writer_of(&file)?.clone();
+        let here = self.parent.data.addr;
+        let committed = match &self.committed {
+            Some(p) => Some(w.inspect(|st| st.committed(here, p))?),
+            None => None,
+        };
+        let dt = match (&committed, &self.dtype, &self.data) {
+            (Some((_, t)), _, _) => t.clone(),
+            (None, Some(d), _) => d.clone(),
+            (None, None, Some((_, v))) => T::file_type(v)?,
+            (None, None, None) => T::file_type(&[])?,
         };
         if dt.size() == 0 {
             return Err(Error::usage("a datatype of size 0 cannot be stored"));
@@ -957,8 +1019,6 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
         if shape.is_empty() && layout == LayoutAsk::Chunked {
             return Err(Error::usage("a scalar dataset cannot be chunked"));
         }
-        let file = self.parent.data.file.clone();
-        let w = writer_of(&file)?.clone();
         let latest = w.inspect(|st| Ok(st.opts.latest()))?;
         let layout_m = match layout {
             LayoutAsk::Compact => LayoutM::Compact(Vec::new()),
@@ -994,22 +1054,12 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
                     .maxshape
                     .as_ref()
                     .is_none_or(|m| m.iter().zip(&shape).all(|(md, &d)| *md == Some(d)));
-                // the index libhdf5 picks for the latest format
-                let unlimited = self
-                    .maxshape
-                    .as_ref()
-                    .map_or(0, |m| m.iter().filter(|d| d.is_none()).count());
-                let index = if !latest {
-                    IndexChoice::BTreeV1
-                } else if fixed && chunks == shape {
-                    IndexChoice::Single
-                } else if unlimited == 0 {
-                    IndexChoice::FixedArray
-                } else if unlimited == 1 {
-                    IndexChoice::ExtensibleArray
-                } else {
-                    IndexChoice::BTreeV1
+                let max: Vec<Option<u64>> = match &self.maxshape {
+                    Some(m) => m.clone(),
+                    None => shape.iter().map(|&d| Some(d)).collect(),
                 };
+                let _ = fixed;
+                let index = choose_index(latest, &shape, &max, &chunks);
                 LayoutM::Chunked(ChunkedM {
                     dims: chunks,
                     chunks: Default::default(),
@@ -1030,6 +1080,7 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
         let space = space_of(&shape, self.maxshape.as_deref());
         let model = DatasetM {
             dtype: dt.clone(),
+            dtype_ref: committed.as_ref().map(|c| c.0),
             space: space.clone(),
             layout: layout_m,
             filters: filters.clone(),
@@ -1054,7 +1105,6 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
             }),
         };
         let fill_msg = model.fill.clone();
-        let here = self.parent.data.addr;
         let data = self.data;
         let addr = w.modify(|st| {
             let (parent, name) = st.parent_for(here, path)?;
@@ -1073,6 +1123,12 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
                 }
             }
             let track = st.opts.track_order;
+            if let Some(t) = model.dtype_ref {
+                // each dataset using a committed type holds a reference to it
+                let o = st.obj_mut(t)?;
+                o.refcount += 1;
+                o.dirty = true;
+            }
             let addr = st.new_object(Kind::Dataset(model), track)?;
             st.add_link(parent, name, LinkTarget::Hard(addr))?;
             if let Some((_, values)) = &data {

@@ -22,6 +22,8 @@ use crate::format::layout::{ChunkIndexKind, ChunkedLayout, Layout};
 use crate::format::link::{Link, LinkTarget};
 use crate::format::messages::{AttributeInfo, GroupInfo, LinkInfo, SymbolTableMessage};
 use crate::format::object_header::{HeaderPrefix, Message, continuation_message, msg};
+use crate::format::datatype::Datatype;
+use crate::format::shared::SharedRef;
 use crate::format::superblock::Superblock;
 use crate::format::symbol_table::{self, Scratch, SymbolTableEntry};
 
@@ -77,7 +79,17 @@ pub(crate) fn initial_messages(opts: &Options, obj: &Obj) -> Result<Vec<Message>
     match &obj.kind {
         Kind::Group(g) => Ok(group_messages(opts, g, Some((0, 0)))),
         Kind::Dataset(d) => dataset_messages(opts, d, sizes),
+        Kind::Datatype(t) => Ok(datatype_messages(opts, t)),
     }
+}
+
+/// A committed datatype's own message.
+fn datatype_messages(opts: &Options, t: &Datatype) -> Vec<Message> {
+    vec![message(
+        msg::DATATYPE,
+        1,
+        t.encode(if opts.latest() { 3 } else { 1 }),
+    )]
 }
 
 /// A group's own messages (attributes not included). `stab`: the B-tree
@@ -120,6 +132,16 @@ fn group_messages(opts: &Options, g: &GroupM, stab: Option<(u64, u64)>) -> Vec<M
             }
             out
         }
+    }
+}
+
+/// The dataspace message version: 1 for the earliest format, except for a
+/// null dataspace, which only version 2 can say (libhdf5 raises it too).
+fn space_version(latest: bool, s: &crate::format::dataspace::Dataspace) -> u8 {
+    if latest || s.kind == crate::format::dataspace::SpaceKind::Null {
+        2
+    } else {
+        1
     }
 }
 
@@ -174,9 +196,17 @@ fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Me
         message(
             msg::DATASPACE,
             0,
-            d.space.encode(if latest { 2 } else { 1 }, sizes),
+            d.space.encode(space_version(latest, &d.space), sizes),
         ),
-        message(msg::DATATYPE, 1, d.dtype.encode(if latest { 3 } else { 1 })),
+        match d.dtype_ref {
+            // a committed type: a shared message naming its header
+            Some(a) => message(
+                msg::DATATYPE,
+                0x03,
+                SharedRef::Header(a).encode(if latest { 3 } else { 2 }, sizes),
+            ),
+            None => message(msg::DATATYPE, 1, d.dtype.encode(if latest { 3 } else { 1 })),
+        },
     ];
     let mut fill = d.fill.clone();
     if fill.alloc_time == AllocTime::Default {
@@ -337,6 +367,7 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
             }
             dataset_messages(&opts, d, sizes)?
         }
+        Kind::Datatype(t) => datatype_messages(&opts, t),
     };
     messages.extend(attribute_messages(&opts, obj));
     let prefix = match opts.prefix(obj.track_attr_order) {

@@ -10,6 +10,7 @@
 
 pub(crate) mod api;
 pub(crate) mod chunks;
+pub(crate) mod copy;
 pub(crate) mod flush;
 pub(crate) mod gheap;
 pub(crate) mod model;
@@ -26,6 +27,7 @@ use self::space::Space;
 use super::file::File;
 use crate::error::{Error, Result};
 use crate::format::Sizes;
+use crate::format::datatype::Datatype;
 use crate::format::link::LinkTarget;
 use crate::format::object_header::{HeaderPrefix, V2Prefix};
 use crate::limits::Limits;
@@ -403,7 +405,11 @@ impl State {
 
     /// Creates an empty group called `name` in `parent`.
     pub(crate) fn add_group(&mut self, parent: u64, name: &str) -> Result<u64> {
-        let track = self.opts.track_order;
+        self.add_group_tracked(parent, name, self.opts.track_order)
+    }
+
+    /// As [`State::add_group`], tracking creation order or not.
+    pub(crate) fn add_group_tracked(&mut self, parent: u64, name: &str, track: bool) -> Result<u64> {
         let style = if self.opts.latest() || track {
             GroupStyle::Links
         } else {
@@ -430,15 +436,18 @@ impl State {
             o.refcount += 1;
             o.dirty = true;
         }
-        let external = matches!(target, LinkTarget::External { .. });
+        let external = matches!(
+            target,
+            LinkTarget::External { .. } | LinkTarget::UserDefined { .. }
+        );
         let pobj = self.obj_mut(parent)?;
         pobj.dirty = true;
         let Kind::Group(g) = &mut pobj.kind else {
             return Err(Error::usage("links can only be added to groups"));
         };
         if external && g.style == GroupStyle::SymbolTable {
-            // as libhdf5 does: a symbol table cannot hold external links,
-            // so the group moves to link messages
+            // as libhdf5 does: a symbol table cannot hold external or
+            // user-defined links, so the group moves to link messages
             g.style = GroupStyle::Links;
         }
         let order = g.next_order;
@@ -466,6 +475,32 @@ impl State {
             .ok_or_else(|| Error::usage("more than 65535 attributes created on one object"))?;
         o.attrs.push(attr);
         Ok(())
+    }
+
+    /// Adds a committed datatype at `path` (relative to `start`).
+    pub(crate) fn commit_datatype(&mut self, start: u64, path: &str, dt: &Datatype) -> Result<u64> {
+        let (parent, name) = self.parent_for(start, path)?;
+        if self.link(parent, name)?.is_some() {
+            return Err(Error::usage(format!(
+                "unable to commit datatype {path:?}: the name already exists"
+            )));
+        }
+        let track = self.opts.track_order;
+        let addr = self.new_object(Kind::Datatype(dt.clone()), track)?;
+        self.add_link(parent, name, LinkTarget::Hard(addr))?;
+        Ok(addr)
+    }
+
+    /// The committed datatype at `path` (relative to `start`): its address
+    /// and type.
+    pub(crate) fn committed(&self, start: u64, path: &str) -> Result<(u64, Datatype)> {
+        let a = self
+            .resolve(start, path)?
+            .ok_or_else(|| Error::usage(format!("no committed datatype {path:?}")))?;
+        match &self.obj(a)?.kind {
+            Kind::Datatype(t) => Ok((a, t.clone())),
+            _ => Err(Error::usage(format!("{path:?} is not a committed datatype"))),
+        }
     }
 
     /// Is `addr` a group of this file?

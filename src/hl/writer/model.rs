@@ -131,6 +131,8 @@ pub(crate) enum LayoutM {
 #[derive(Debug, Clone)]
 pub(crate) struct DatasetM {
     pub(crate) dtype: Datatype,
+    /// The committed datatype the dataset's type refers to.
+    pub(crate) dtype_ref: Option<u64>,
     pub(crate) space: Dataspace,
     pub(crate) layout: LayoutM,
     pub(crate) filters: Vec<FilterInfo>,
@@ -157,6 +159,8 @@ impl DatasetM {
 pub(crate) enum Kind {
     Group(GroupM),
     Dataset(DatasetM),
+    /// A committed (named) datatype.
+    Datatype(Datatype),
 }
 
 /// An object being written.

@@ -1,0 +1,419 @@
+//! Copying a whole file's contents into a file being written: every group,
+//! dataset, committed datatype, link and attribute, as `h5py`'s
+//! `Group.copy` / `h5repack` do.
+//!
+//! Chunked datasets whose elements hold no heap or file references are
+//! copied chunk by chunk as stored (filtered bytes and filter masks as they
+//! are, whatever the filter); contiguous and compact ones as raw bytes;
+//! datasets and attributes with variable-length elements or references are
+//! decoded and encoded again, their references pointing at the copies.
+
+use std::collections::HashMap;
+
+use super::model::{Attr, ChunkLoc, ChunkedM, DatasetM, Kind, LayoutM};
+use super::{State, Writer};
+use crate::array::selection::Selection;
+use crate::error::{Error, Result};
+use crate::format::dataspace::{Dataspace, SpaceKind};
+use crate::format::datatype::Datatype;
+use crate::format::layout::Layout;
+use crate::format::link::LinkTarget;
+use crate::format::object_header::msg;
+use crate::format::shared::SharedRef;
+use crate::hl::attribute::Attribute;
+use crate::hl::dataset::{Dataset, LayoutClass};
+use crate::hl::file::File;
+use crate::hl::group::Group;
+use crate::hl::object::Object;
+use crate::hl::value::{Value, encode_value};
+
+/// What a copy could not reproduce exactly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CopyReport {
+    /// (path, what was left out or changed).
+    pub notes: Vec<(String, String)>,
+}
+
+/// True when elements of `dt` point into the file (heap IDs or object
+/// addresses), so their bytes cannot be copied as they are.
+fn points_into_file(dt: &Datatype) -> bool {
+    match dt {
+        Datatype::VarLen { .. } | Datatype::VarLenString { .. } | Datatype::Reference { .. } => {
+            true
+        }
+        Datatype::Compound { members, .. } => members.iter().any(|m| points_into_file(&m.dtype)),
+        Datatype::Array { base, .. } | Datatype::Enum { base, .. } => points_into_file(base),
+        _ => false,
+    }
+}
+
+/// Points object references at the copies; `false` when a value cannot be
+/// carried over (a region reference, a reference to another file).
+fn map_refs(v: &mut Value, map: &HashMap<u64, u64>) -> bool {
+    match v {
+        Value::ObjectRef(Some(a)) => match map.get(a) {
+            Some(&n) => {
+                *a = n;
+                true
+            }
+            None => false,
+        },
+        Value::RegionRef(Some(_)) | Value::Reference(_) => false,
+        Value::Compound(m) => m.iter_mut().all(|(_, v)| map_refs(v, map)),
+        Value::Array(items) | Value::Sequence(items) => items.iter_mut().all(|v| map_refs(v, map)),
+        _ => true,
+    }
+}
+
+/// Region references (the old 12-byte kind) as elements of the copy: each
+/// heap object (the dataset's address, then its selection) is stored again
+/// in the new file's heap with the address of the dataset's copy.
+fn copy_region_refs(
+    src: &File,
+    st: &mut State,
+    raw: &[u8],
+    map: &HashMap<u64, u64>,
+) -> Result<Option<Vec<u8>>> {
+    let sizes = st.opts.sizes();
+    let o = sizes.offset as usize;
+    let src_o = {
+        let s = src.inner.sb.sizes.offset as usize;
+        s
+    };
+    let es = src_o + 4;
+    let mut out = Vec::with_capacity(raw.len() / es.max(1) * (o + 4));
+    for e in raw.chunks_exact(es) {
+        let addr = crate::format::cursor::le_uint(&e[..src_o]);
+        let index = u32::from_le_bytes([e[src_o], e[src_o + 1], e[src_o + 2], e[src_o + 3]]);
+        if addr == 0 || addr == crate::format::Sizes::new(src_o as u8, 8)?.undefined_address() {
+            out.extend(std::iter::repeat_n(0u8, o + 4));
+            continue;
+        }
+        let obj = src.global_heap_object(addr, index)?;
+        if obj.len() < src_o {
+            return Ok(None);
+        }
+        let target = crate::format::cursor::le_uint(&obj[..src_o]);
+        let Some(&new) = map.get(&target) else {
+            return Ok(None);
+        };
+        let mut bytes = new.to_le_bytes()[..o].to_vec();
+        bytes.extend_from_slice(&obj[src_o..]);
+        let mut sink = st.vlen_sink();
+        let id = crate::hl::types::VlenSink::put(&mut sink, bytes.len() as u32, &bytes)?;
+        // the element is the heap ID without the sequence length
+        out.extend_from_slice(&id[4..]);
+    }
+    Ok(Some(out))
+}
+
+fn is_region_ref(dt: &Datatype) -> bool {
+    matches!(
+        dt,
+        Datatype::Reference {
+            kind: crate::format::datatype::ReferenceKind::Region,
+            ..
+        }
+    )
+}
+
+struct Copier<'a> {
+    src: &'a File,
+    map: HashMap<u64, u64>,
+    datasets: Vec<(Dataset, u64)>,
+    attrs: Vec<(Vec<Attribute>, u64, String)>,
+    report: CopyReport,
+}
+
+impl Copier<'_> {
+    fn note(&mut self, path: &str, what: impl Into<String>) {
+        self.report.notes.push((path.to_string(), what.into()));
+    }
+
+    /// Creates the structure below `src` in the group `dst`.
+    fn group(&mut self, st: &mut State, src: &Group, dst: u64) -> Result<()> {
+        for link in src.links()? {
+            let path = if src.name().ends_with('/') {
+                format!("{}{}", src.name(), link.name)
+            } else {
+                format!("{}/{}", src.name(), link.name)
+            };
+            match &link.target {
+                LinkTarget::Hard(a) => {
+                    if let Some(&n) = self.map.get(a) {
+                        st.add_link(dst, &link.name, LinkTarget::Hard(n))?;
+                        continue;
+                    }
+                    let obj = self.src.object_at_path(*a, &path)?;
+                    let new = match &obj {
+                        Object::Group(g) => {
+                            let track = g.tracks_order()?;
+                            let n = st.add_group_tracked(dst, &link.name, track)?;
+                            self.map.insert(*a, n);
+                            self.attrs.push((g.attrs()?, n, path.clone()));
+                            self.group(st, g, n)?;
+                            n
+                        }
+                        Object::Dataset(d) => {
+                            let n = self.dataset_shell(st, d, &path)?;
+                            st.add_link(dst, &link.name, LinkTarget::Hard(n))?;
+                            self.attrs.push((d.attrs()?, n, path.clone()));
+                            self.datasets.push((d.clone(), n));
+                            n
+                        }
+                        Object::Datatype(t) => {
+                            let n = st.commit_datatype(dst, &link.name, &t.dtype()?)?;
+                            self.attrs.push((t.attrs()?, n, path.clone()));
+                            n
+                        }
+                    };
+                    self.map.insert(*a, new);
+                }
+                other => st.add_link(dst, &link.name, other.clone())?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A new dataset with `d`'s type, shape, layout, filters and fill
+    /// value, not yet written.
+    fn dataset_shell(&mut self, st: &mut State, d: &Dataset, path: &str) -> Result<u64> {
+        let dtype = d.dtype().clone();
+        let space = d.space();
+        let latest = st.opts.latest();
+        let mut fill = d.fill_value().clone();
+        if points_into_file(&dtype) {
+            fill.value = None;
+        }
+        let layout = match d.layout_message() {
+            Layout::Compact { .. } => LayoutM::Compact(Vec::new()),
+            Layout::Chunked(cl) => {
+                let shape = space.dims.clone();
+                let index = super::api::choose_index(latest, &shape, &space.max_dims, &cl.dims);
+                LayoutM::Chunked(ChunkedM {
+                    dims: cl.dims.clone(),
+                    chunks: Default::default(),
+                    index,
+                    index_space: Vec::new(),
+                    index_addr: None,
+                    index_dirty: true,
+                })
+            }
+            Layout::Contiguous { .. } | Layout::Virtual { .. } => {
+                if d.layout() == LayoutClass::Virtual {
+                    self.note(path, "virtual dataset stored as a contiguous copy of its data");
+                }
+                LayoutM::Contiguous { addr: None }
+            }
+        };
+        let n = space.element_count().unwrap_or(0) as usize;
+        let layout = match layout {
+            LayoutM::Compact(_) => {
+                let one = match &fill.value {
+                    Some(v) if v.len() == dtype.size() => v.clone(),
+                    _ => vec![0; dtype.size()],
+                };
+                LayoutM::Compact(one.repeat(n))
+            }
+            l => l,
+        };
+        let filters = if matches!(layout, LayoutM::Chunked(_)) {
+            d.filters().to_vec()
+        } else {
+            Vec::new()
+        };
+        let model = DatasetM {
+            dtype,
+            dtype_ref: None,
+            space,
+            layout,
+            filters,
+            fill,
+        };
+        // attribute creation order tracked in the original's header
+        let track = d.data.header.version == 2 && d.data.header.flags & 0x04 != 0;
+        st.new_object(Kind::Dataset(model), track || st.opts.track_order)
+    }
+
+    /// Writes a dataset's elements into its copy at `dst`.
+    fn dataset_data(&mut self, st: &mut State, d: &Dataset, dst: u64) -> Result<()> {
+        let path = d.name().to_string();
+        // a committed type is shared with the copy of the committed type
+        if let Some(m) = d.data.header.find(msg::DATATYPE).filter(|m| m.is_shared()) {
+            let mut c = crate::format::Cursor::new(&m.data, m.addr, st.opts.sizes());
+            if let Ok(SharedRef::Header(a)) = SharedRef::decode(&mut c) {
+                match self.map.get(&a) {
+                    Some(&t) => {
+                        if let Kind::Dataset(dm) = &mut st.obj_mut(dst)?.kind {
+                            dm.dtype_ref = Some(t);
+                        }
+                        let o = st.obj_mut(t)?;
+                        o.refcount += 1;
+                        o.dirty = true;
+                    }
+                    None => self.note(&path, "its committed datatype is not reachable; stored as a plain type"),
+                }
+            }
+        }
+        let space = d.space();
+        if space.kind == SpaceKind::Null || space.element_count() == Some(0) {
+            return Ok(());
+        }
+        let dtype = d.dtype().clone();
+        if is_region_ref(&dtype) {
+            let raw = d.read_raw()?;
+            let Some(bytes) = copy_region_refs(self.src, st, &raw, &self.map)? else {
+                self.note(&path, "a region reference names a dataset outside the copy: data left out");
+                return Ok(());
+            };
+            let sel = Selection::all(&space.dims);
+            return st.write_elements(dst, &sel, &bytes);
+        }
+        if points_into_file(&dtype) {
+            let mut values = d.read_raw_vec::<Value>()?;
+            if !values.iter_mut().all(|v| map_refs(v, &self.map)) {
+                self.note(&path, "holds region or external references, which are not written: data left out");
+                return Ok(());
+            }
+            let mut out = Vec::with_capacity(values.len() * dtype.size());
+            let mut sink = st.vlen_sink();
+            for v in &values {
+                encode_value(&dtype, v, &mut sink, &mut out)?;
+            }
+            let sel = Selection::all(&space.dims);
+            return st.write_elements(dst, &sel, &out);
+        }
+        match d.layout_message() {
+            Layout::Chunked(_) => {
+                // stored chunks as they are
+                let chunks = d.stored_chunks()?;
+                let mut placed = Vec::with_capacity(chunks.len());
+                for (rec, bytes) in chunks {
+                    let a = st.space.allocate(bytes.len() as u64);
+                    st.space.write(a, bytes)?;
+                    placed.push((
+                        rec.coords,
+                        ChunkLoc {
+                            addr: a,
+                            size: bytes.len() as u64,
+                            mask: rec.filter_mask,
+                        },
+                    ));
+                }
+                let o = st.obj_mut(dst)?;
+                o.dirty = true;
+                if let Kind::Dataset(dm) = &mut o.kind {
+                    if let LayoutM::Chunked(c) = &mut dm.layout {
+                        c.chunks.extend(placed);
+                        c.index_dirty = true;
+                    }
+                }
+                Ok(())
+            }
+            Layout::Contiguous { address: None, .. } if d.layout() != LayoutClass::Virtual => {
+                // never written: stays unallocated, reads as the fill value
+                Ok(())
+            }
+            _ => {
+                let raw = d.read_raw()?;
+                let sel = Selection::all(&space.dims);
+                st.write_elements(dst, &sel, &raw)
+            }
+        }
+    }
+
+    /// Copies attributes onto the object at `dst`.
+    fn attributes(&mut self, st: &mut State, attrs: &[Attribute], dst: u64, path: &str) -> Result<()> {
+        for a in attrs {
+            let dtype = a.dtype().clone();
+            let space: Dataspace = a.space().clone();
+            let data = if is_region_ref(&dtype) && !a.is_null() {
+                match copy_region_refs(self.src, st, a.raw(), &self.map)? {
+                    Some(b) => b,
+                    None => {
+                        self.note(
+                            path,
+                            format!("attribute {:?}: a region reference outside the copy: left out", a.name()),
+                        );
+                        continue;
+                    }
+                }
+            } else if points_into_file(&dtype) && !a.is_null() {
+                let mut values = a.read_raw::<Value>()?;
+                if !values.iter_mut().all(|v| map_refs(v, &self.map)) {
+                    self.note(
+                        path,
+                        format!("attribute {:?} holds region or external references: left out", a.name()),
+                    );
+                    continue;
+                }
+                let mut out = Vec::new();
+                let mut sink = st.vlen_sink();
+                for v in &values {
+                    encode_value(&dtype, v, &mut sink, &mut out)?;
+                }
+                out
+            } else {
+                a.raw().to_vec()
+            };
+            st.set_attr(
+                dst,
+                Attr {
+                    name: a.name().to_string(),
+                    dtype,
+                    space,
+                    data,
+                    order: 0,
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Writer {
+    /// Copies everything reachable from `src`'s root group into this
+    /// file's root group.
+    pub(crate) fn copy_from(&self, src: &File) -> Result<CopyReport> {
+        let root = src.root()?;
+        self.modify(|st| {
+            let dst_root = st.root;
+            let mut c = Copier {
+                src,
+                map: HashMap::from([(root.addr(), dst_root)]),
+                datasets: Vec::new(),
+                attrs: vec![(root.attrs()?, dst_root, "/".to_string())],
+                report: CopyReport::default(),
+            };
+            c.group(st, &root, dst_root)?;
+            for (d, dst) in std::mem::take(&mut c.datasets) {
+                c.dataset_data(st, &d, dst)
+                    .map_err(|e| e.context(&format!("copying {}", d.name())))?;
+            }
+            for (attrs, dst, path) in std::mem::take(&mut c.attrs) {
+                c.attributes(st, &attrs, dst, &path)
+                    .map_err(|e| e.context(&format!("copying the attributes of {path}")))?;
+            }
+            Ok(c.report)
+        })
+    }
+}
+
+impl File {
+    /// Copies every group, dataset, committed datatype, link and attribute
+    /// of `src` into this file's root group (which should be empty), as
+    /// `h5repack` does: chunked data is copied as stored, whatever its
+    /// filters. Returns what could not be reproduced (region references,
+    /// user-defined links; virtual datasets become contiguous copies).
+    ///
+    /// # Errors
+    /// `Usage` when this file is read-only or a name already exists;
+    /// errors reading `src`.
+    pub fn copy_from(&self, src: &File) -> Result<CopyReport> {
+        let w = self
+            .writer
+            .as_ref()
+            .ok_or_else(|| Error::usage("the file is open read-only"))?;
+        w.copy_from(src)
+    }
+}

@@ -1,0 +1,61 @@
+//! Copies of files nobody here wrote: every fixture made by h5py is copied
+//! object by object into a new file by h5rs (`File::copy_from`, in the
+//! format of the original), and libhdf5 must dump the copy exactly as it
+//! dumps the original.
+
+mod common;
+
+use common::h5check::Batch;
+use h5rs::{File, Format};
+use std::path::Path;
+
+#[test]
+fn fixtures_copied_by_h5rs_read_the_same_in_libhdf5() {
+    let dir = common::scratch("write_copy");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut names: Vec<_> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "h5"))
+        .collect();
+    names.sort();
+    let mut b = Batch::default();
+    for src_path in names {
+        let name = src_path.file_name().unwrap().to_string_lossy().to_string();
+        // a virtual dataset's copy holds its data, not its mappings
+        if name.starts_with("vds") {
+            continue;
+        }
+        let src = File::open(&src_path).unwrap();
+        let format = if src.superblock_version() >= 2 {
+            Format::Latest
+        } else {
+            Format::Earliest
+        };
+        let out = dir.join(&name);
+        let dst = File::builder().format(format).create(&out).unwrap();
+        let report = match dst.copy_from(&src) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("SKIP {name}: {e}");
+                continue;
+            }
+        };
+        if let Err(e) = dst.close() {
+            eprintln!("SKIP {name}: {e}");
+            continue;
+        }
+        assert!(
+            report.notes.is_empty(),
+            "{name}: the copy left things out: {:?}",
+            report.notes
+        );
+        b.add(
+            &format!("copy of {name}"),
+            &out,
+            &format!("import shutil\nshutil.copy({:?}, p)\n", src_path.to_string_lossy()),
+            format == Format::Earliest,
+        );
+    }
+    b.run(&dir);
+}
