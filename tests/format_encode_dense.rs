@@ -238,13 +238,16 @@ fn check_heap(data: &[u8], ctx: &FileCtx, heap_addr: u64, params: &HeapParams, o
         "libhdf5's parameters of the heap at {heap_addr:#x}"
     );
     // the file's addresses, in the encoder's allocation order: header,
-    // direct blocks (creation order: entry order here), huge objects,
-    // root indirect block, huge-object B-tree
+    // then for each object in insertion order the direct block it is the
+    // first to land in, or its own block if huge; the root indirect block;
+    // the huge-object B-tree
     let o = ctx.sizes.offset as usize;
     let mut addrs = vec![heap_addr];
     let root = heap.root.expect("root block");
+    // (heap offset, size, address) of every allocated direct block
+    let mut direct = Vec::new();
     if heap.root_rows == 0 {
-        addrs.push(root);
+        direct.push((0, heap.start_block_size, root));
     } else {
         let w = heap.table_width as usize;
         let rows = heap.root_rows as usize;
@@ -252,28 +255,57 @@ fn check_heap(data: &[u8], ctx: &FileCtx, heap_addr: u64, params: &HeapParams, o
         let ib = ctx
             .slice(root, (pre + rows * w * o) as u64, "root")
             .unwrap();
+        let mut off = 0;
         for e in 0..rows * w {
+            let row = e / w;
+            let size = heap.start_block_size << row.saturating_sub(1);
             let a = le_uint(&ib[pre + e * o..pre + (e + 1) * o]);
             if a != u64::MAX {
-                addrs.push(a);
+                direct.push((off, size, a));
             }
+            off += size;
         }
     }
     let mut huge = Vec::new();
+    let mut huge_tree = None;
     if let Some(bt) = heap.huge_btree {
         let t = BTreeV2::read(ctx, bt).unwrap();
         for r in t.records(ctx).unwrap() {
             huge.push(HugeObject::decode(t.record_type, &r, ctx.sizes, bt).unwrap());
         }
-        huge.sort_by_key(|h| h.id);
-        addrs.extend(huge.iter().map(|h| h.addr));
-        if heap.root_rows > 0 {
-            addrs.push(root);
+        huge_tree = Some(t);
+    }
+    let ow = heap.id_offset_width();
+    let mut seen = std::collections::HashSet::new();
+    for s in objects {
+        match s.id[0] >> 4 {
+            0 => {
+                let off = le_uint(&s.id[1..1 + ow]);
+                let b = direct
+                    .iter()
+                    .find(|d| d.0 <= off && off < d.0 + d.1)
+                    .expect("block of a managed object");
+                if seen.insert(b.2) {
+                    addrs.push(b.2);
+                }
+            }
+            1 => {
+                let key = le_uint(&s.id[1..(heap.id_len as usize).min(9)]);
+                let h = huge
+                    .iter()
+                    .find(|h| h.id == Some(key))
+                    .expect("huge record");
+                addrs.push(h.addr);
+            }
+            t => panic!("heap ID type {t}"),
         }
-        addrs.push(bt);
-        addrs.extend(node_addrs(ctx, &t));
-    } else if heap.root_rows > 0 {
+    }
+    if heap.root_rows > 0 {
         addrs.push(root);
+    }
+    if let Some(t) = huge_tree {
+        addrs.push(t.addr);
+        addrs.extend(node_addrs(ctx, &t));
     }
     let objs: Vec<&[u8]> = objects.iter().map(|s| &s.bytes[..]).collect();
     let mut a = Replay::new(addrs, data.len() as u64);
@@ -485,8 +517,9 @@ fn attribute_heap_name_and_order_indexes() {
 }
 
 /// A v2 B-tree chunk index: the file's records, decoded and encoded again,
-/// then laid out in key order (libhdf5 writes the chunks of a whole
-/// dataset in that order).
+/// then laid out in insertion order: the order of the flat chunk indices
+/// in the dataset's attribute "order" if it has one, else key order (the
+/// order in which libhdf5 writes the chunks of a whole dataset).
 fn check_chunks(data: &[u8], path: &str) {
     let (ctx, root) = open(data);
     let oh = resolve(&ctx, root, path);
@@ -507,8 +540,23 @@ fn check_chunks(data: &[u8], path: &str) {
     for r in t.records(&ctx).unwrap() {
         let c = ChunkRecordV2::decode(&r, ctx.sizes, rank, width, addr).unwrap();
         assert_eq!(c.encode(ctx.sizes, width).unwrap(), r);
-        recs.push((c.key(), r));
+        recs.push((c.scaled.clone(), c.key(), r));
     }
+    let order: Option<Vec<u64>> = oh.all(msg::ATTRIBUTE).find_map(|m| {
+        let a = RawAttribute::decode(&mut Cursor::new(&m.data, m.addr, ctx.sizes)).ok()?;
+        (a.name == "order").then(|| {
+            a.data
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64)
+                .collect()
+        })
+    });
+    if let Some(order) = order {
+        let cols = recs.iter().map(|r| r.0[1] + 1).max().unwrap_or(1);
+        let pos = |s: &[u64]| order.iter().position(|&f| f == s[0] * cols + s[1]).unwrap();
+        recs.sort_by_key(|r| pos(&r.0));
+    }
+    let recs: Vec<(RecordKey, Vec<u8>)> = recs.into_iter().map(|r| (r.1, r.2)).collect();
     check_tree(
         data,
         &ctx,
@@ -519,6 +567,30 @@ fn check_chunks(data: &[u8], path: &str) {
 }
 
 #[test]
+fn varied_links_fill_by_best_fit() {
+    let data = load("fixtures/dense/dense.h5");
+    check_links(&data, "/varied", |l| l.creation_order.unwrap());
+}
+
+#[test]
+fn skipped_blocks_are_filled_later() {
+    let data = load("fixtures/dense/dense.h5");
+    check_links(&data, "/skipping", |l| number(&l.name));
+}
+
+#[test]
+fn huge_link() {
+    let data = load("fixtures/dense/dense.h5");
+    check_links(&data, "/hugelink", |l| number(&l.name));
+}
+
+#[test]
+fn attributes_of_many_sizes() {
+    let data = load("fixtures/dense/dense.h5");
+    check_attributes(&data, "/attrs", number);
+}
+
+#[test]
 fn chunk_indexes() {
     let data = load("tests/data/heap_btree2.h5");
     check_chunks(&data, "/chunked/plain");
@@ -526,4 +598,8 @@ fn chunk_indexes() {
     let data = load("tests/data/heap_btree2_v110.h5");
     check_chunks(&data, "/chunked/plain");
     check_chunks(&data, "/chunked/gzip");
+    // 400 chunks written in a shuffled order
+    let data = load("fixtures/dense/dense.h5");
+    check_chunks(&data, "/chunks");
+    check_chunks(&data, "/zchunks");
 }

@@ -602,6 +602,25 @@ pub struct BTreeV2Params {
     pub split_percent: u8,
     /// Percent full below which nodes are merged.
     pub merge_percent: u8,
+    /// How libhdf5 adds records to this kind of tree.
+    pub insertion: Insertion,
+}
+
+/// The two ways libhdf5 adds a record to a v2 B-tree; they split nodes at
+/// different times and so leave different trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insertion {
+    /// `H5B2_insert` (links, attributes, huge objects): a full root is
+    /// split first, and every full node on the way down is balanced or
+    /// split before it is entered.
+    Insert,
+    /// `H5B2_update` (chunk indexes): the record goes down to its leaf;
+    /// only when that leaf is full does the nearest node above that can
+    /// make room (one that is not full, or whose children can be balanced)
+    /// insert as [`Insertion::Insert`] does from there down; when none can,
+    /// the whole insertion starts again from the root as
+    /// [`Insertion::Insert`].
+    Update,
 }
 
 impl BTreeV2Params {
@@ -614,6 +633,7 @@ impl BTreeV2Params {
             node_size: 512,
             split_percent: 100,
             merge_percent: 40,
+            insertion: Insertion::Insert,
         }
     }
 
@@ -673,6 +693,7 @@ impl BTreeV2Params {
             node_size: 2048,
             split_percent: 100,
             merge_percent: 40,
+            insertion: Insertion::Update,
         }
     }
 }
@@ -800,6 +821,11 @@ pub fn encode_tree<K: Ord>(
     let mut depth = 0usize;
     for i in 0..records.len() {
         let node = root.get_or_insert_with(BuildNode::default);
+        if params.insertion == Insertion::Update
+            && update(node, depth, i, records, &split)? == Update::Done
+        {
+            continue;
+        }
         if node.records.len() >= split[depth] {
             depth += 1;
             if depth >= split.len() {
@@ -854,6 +880,65 @@ pub fn encode_tree<K: Ord>(
     header.extend_from_slice(&sum.to_le_bytes());
     blocks.insert(0, (header_addr, header));
     Ok((header_addr, blocks))
+}
+
+/// What became of a record in [`update`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Update {
+    Done,
+    /// Not inserted: the leaf is full and no node on the way could make
+    /// room.
+    ChildFull,
+}
+
+/// Inserts record `i` into the subtree `node` at `depth` the way
+/// libhdf5's `H5B2_update` does (see [`Insertion::Update`]).
+fn update<K: Ord>(
+    node: &mut BuildNode,
+    depth: usize,
+    i: usize,
+    records: &[(K, Vec<u8>)],
+    split: &[usize],
+) -> Result<Update> {
+    let key = &records[i].0;
+    let at = node.records.partition_point(|&r| records[r].0 < *key);
+    if node.records.get(at).is_some_and(|&r| records[r].0 == *key) {
+        return Err(Error::usage(format!(
+            "v2 B-tree: records {} and {i} have equal keys",
+            node.records[at]
+        )));
+    }
+    if depth == 0 {
+        if node.records.len() >= split[0] {
+            return Ok(Update::ChildFull);
+        }
+        node.records.insert(at, i);
+        return Ok(Update::Done);
+    }
+    if update(&mut node.children[at], depth - 1, i, records, split)? == Update::Done {
+        return Ok(Update::Done);
+    }
+    if node.records.len() >= split[depth] {
+        // Full: if balancing the child with a neighbour cannot make room,
+        // the child will split, which this node cannot take.
+        let n = |j: usize| node.children[j].records.len();
+        let room = (2 * split[depth - 1]).saturating_sub(1);
+        let last = node.records.len();
+        let could_split = if last == 0 {
+            true
+        } else if at == 0 {
+            n(0) + n(1) >= room
+        } else if at == last {
+            n(at - 1) + n(at) >= room
+        } else {
+            n(at - 1) + n(at) >= room || n(at) + n(at + 1) >= room
+        };
+        if could_split {
+            return Ok(Update::ChildFull);
+        }
+    }
+    insert(node, depth, i, records, split)?;
+    Ok(Update::Done)
 }
 
 /// Inserts record `i` into the subtree `node` at `depth`.
@@ -1274,6 +1359,7 @@ pub(crate) mod tests {
             node_size,
             split_percent: 100,
             merge_percent: 40,
+            insertion: Insertion::Insert,
         }
     }
 
@@ -1310,7 +1396,19 @@ pub(crate) mod tests {
     /// Encodes `keys` in that order, reads the tree back and checks that
     /// every record comes back in key order and can be found.
     fn round_trip(node_size: u32, keys: &[u32]) -> BTreeV2 {
-        let p = test_params(node_size);
+        let t = round_trip_as(test_params(node_size), keys);
+        let u = round_trip_as(
+            BTreeV2Params {
+                insertion: Insertion::Update,
+                ..test_params(node_size)
+            },
+            keys,
+        );
+        assert!(u.depth <= t.depth);
+        t
+    }
+
+    fn round_trip_as(p: BTreeV2Params, keys: &[u32]) -> BTreeV2 {
         let recs = keyed(keys);
         let mut a = crate::format::alloc::Bump { next: 16 };
         let (addr, blocks) = encode_tree(&p, &recs, Sizes::DEFAULT, &mut a).unwrap();
