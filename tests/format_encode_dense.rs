@@ -13,6 +13,8 @@
 //! (made by tests/data/make_heap_btree2.py), and fixtures/dense/*.h5 (made
 //! by fixtures/dense/make_dense.py).
 
+mod common;
+
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
@@ -553,8 +555,9 @@ fn check_chunks(data: &[u8], path: &str) {
     });
     if let Some(order) = order {
         let cols = recs.iter().map(|r| r.0[1] + 1).max().unwrap_or(1);
-        let pos = |s: &[u64]| order.iter().position(|&f| f == s[0] * cols + s[1]).unwrap();
-        recs.sort_by_key(|r| pos(&r.0));
+        let pos: std::collections::HashMap<u64, usize> =
+            order.iter().enumerate().map(|(i, &f)| (f, i)).collect();
+        recs.sort_by_key(|r| pos[&(r.0[0] * cols + r.0[1])]);
     }
     let recs: Vec<(RecordKey, Vec<u8>)> = recs.into_iter().map(|r| (r.1, r.2)).collect();
     check_tree(
@@ -602,4 +605,41 @@ fn chunk_indexes() {
     let data = load("fixtures/dense/dense.h5");
     check_chunks(&data, "/chunks");
     check_chunks(&data, "/zchunks");
+}
+
+/// Writes `c.h5`: 6400 one-element chunks written in a shuffled order,
+/// the order in the attribute "order" (a chunk index of depth 2, where
+/// `H5B2_update` and `H5B2_insert` leave different trees).
+const DEEP_CHUNKS: &str = r#"
+import os, random, sys
+import h5py, numpy as np
+rnd = random.Random(5)
+path = os.path.join(sys.argv[1], "c.h5")
+with h5py.File(path, "w", libver="latest", rdcc_nbytes=0) as f:
+    n = 80
+    ds = f.create_dataset("c", shape=(n, n), dtype="i1", chunks=(1, 1),
+                          maxshape=(None, None))
+    order = [(r, c) for r in range(n) for c in range(n)]
+    rnd.shuffle(order)
+    ds.attrs["order"] = np.array([r * n + c for r, c in order], dtype="<i4")
+    for r, c in order:
+        ds[r, c] = 1
+"#;
+
+#[test]
+fn chunk_index_of_depth_2() {
+    let dir = common::scratch("format_encode_dense");
+    common::run_python(DEEP_CHUNKS, &dir);
+    let data = std::fs::read(dir.join("c.h5")).unwrap();
+    let (ctx, root) = open(&data);
+    let oh = resolve(&ctx, root, "/c");
+    let m = oh.find(msg::LAYOUT).unwrap();
+    let Layout::Chunked(layout) = Layout::from_message(&m.data, m.addr, ctx.sizes).unwrap() else {
+        panic!("not chunked")
+    };
+    assert_eq!(
+        BTreeV2::read(&ctx, layout.address.unwrap()).unwrap().depth,
+        2
+    );
+    check_chunks(&data, "/c");
 }
