@@ -54,6 +54,17 @@
 //! into the huge-object v2 B-tree of `min(ID length - 1, 8)` bytes; the
 //! spec gives the key as L bytes, which would not fit the 7- and 8-byte IDs
 //! libhdf5 uses for link and attribute heaps.
+//!
+//! # Encoding
+//!
+//! [`encode_heap`] lays out a new heap from its objects in insertion order,
+//! placing them as libhdf5 does (best fit among the free space of existing
+//! blocks, else a new block in doubling-table order, the root growing from
+//! a direct block to an indirect block whose rows double), so that with
+//! the same addresses its blocks are libhdf5's byte for byte.
+//! [`HeapParams::links`] and [`HeapParams::attributes`] are libhdf5's
+//! parameters for dense links and attributes. Not written: a free-space
+//! manager (the header says none), filters, child indirect blocks.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
