@@ -643,3 +643,28 @@ fn chunk_index_of_depth_2() {
     );
     check_chunks(&data, "/c");
 }
+
+/// Writes `l.h5`: a group of 25000 soft links (13-byte link messages,
+/// 325 000 bytes): the heap's root indirect block fills its first 8 rows
+/// and doubles to 16, half of them rows of child indirect blocks.
+const MANY_LINKS: &str = r#"
+import os, sys
+import h5py
+with h5py.File(os.path.join(sys.argv[1], "l.h5"), "w", libver="latest") as f:
+    g = f.create_group("big")
+    for i in range(25000):
+        g["l%05d" % i] = h5py.SoftLink("/")
+"#;
+
+#[test]
+fn link_heap_of_16_root_rows() {
+    let dir = common::scratch("format_encode_dense_links");
+    common::run_python(MANY_LINKS, &dir);
+    let data = std::fs::read(dir.join("l.h5")).unwrap();
+    let (ctx, root) = open(&data);
+    let oh = resolve(&ctx, root, "/big");
+    let info = message(&ctx, &oh, msg::LINK_INFO, LinkInfo::decode).unwrap();
+    let heap = FractalHeap::read(&ctx, info.heap.unwrap()).unwrap();
+    assert_eq!(heap.root_rows, 16);
+    check_links(&data, "/big", |l| number(&l.name));
+}

@@ -64,7 +64,10 @@
 //! the same addresses its blocks are libhdf5's byte for byte.
 //! [`HeapParams::links`] and [`HeapParams::attributes`] are libhdf5's
 //! parameters for dense links and attributes. Not written: a free-space
-//! manager (the header says none), filters, child indirect blocks.
+//! manager (the header says none), filters, child indirect blocks (so at
+//! most `width * start * 2^(rows - 1)` bytes of managed objects, rows =
+//! `log2(max direct / start) + 2`: 512 KiB with libhdf5's link and
+//! attribute parameters).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -931,6 +934,23 @@ impl Builder<'_> {
         }
     }
 
+    /// Room for objects in one block of `row`: a direct block's size less
+    /// its header, or for a row of child indirect blocks, the room of all
+    /// the direct blocks one child spans (as libhdf5 counts free space).
+    fn row_room(&self, row: u64) -> u64 {
+        if row < self.max_dblock_rows {
+            return self.block_size(row) - self.overhead;
+        }
+        let size = self.block_size(row);
+        let (mut span, mut room, mut r) = (0u64, 0u64, 0u64);
+        while span < size {
+            span += self.block_size(r) * self.width;
+            room += self.row_room(r) * self.width;
+            r += 1;
+        }
+        room
+    }
+
     /// Heap offset of the start of `row` of the root indirect block.
     fn row_offset(&self, row: u64) -> u64 {
         if row == 0 {
@@ -1149,9 +1169,9 @@ impl Builder<'_> {
 ///
 /// A usage error for parameters that cannot describe a heap, an empty
 /// object, or an object that fits no block; an unsupported error for a
-/// heap that would need child indirect blocks (more than
-/// `log2(max direct / start) + 2` rows in the root: for libhdf5's link
-/// heap parameters, managed objects beyond 256 KiB in all).
+/// heap that would need child indirect blocks (a block beyond the first
+/// `log2(max direct / start) + 2` rows of the root: for libhdf5's link
+/// and attribute heap parameters, managed objects beyond 512 KiB in all).
 pub fn encode_heap<T: AsRef<[u8]>>(
     params: &HeapParams,
     objects: &[T],
@@ -1299,7 +1319,6 @@ pub fn encode_heap<T: AsRef<[u8]>>(
         .iter()
         .map(|d| b.block_size(d.entry / b.width))
         .sum();
-    let per_row = |r: u64| b.width * (b.block_size(r) - overhead);
     match b.root_rows {
         None => {
             if let Some(d) = b.direct.first() {
@@ -1330,7 +1349,8 @@ pub fn encode_heap<T: AsRef<[u8]>>(
             counts.root_rows = rows as u16;
             counts.managed_space = b.row_offset(rows);
             counts.iterator_offset = b.entry_offset(b.next_entry);
-            counts.free_space = (0..direct_rows).map(per_row).sum::<u64>() - b.managed_bytes;
+            let room: u64 = (0..rows).map(|r| b.width * b.row_room(r)).sum();
+            counts.free_space = room - b.managed_bytes;
             blocks.push((addr, ib));
         }
     }
@@ -2107,7 +2127,10 @@ mod tests {
         assert_eq!(heap.managed_space, 1024);
         assert_eq!(heap.allocated_managed_space, 4 * 64 + 2 * 128);
         assert_eq!(heap.iterator_offset, 512);
-        assert_eq!(heap.free_space, 2 * 45 + 2 * 45 + 2 * 109 - 14 * 20);
+        // free space counts row 3 too: two children, each spanning two
+        // rows of two 64-byte blocks
+        let row3 = 2 * (2 * 45 + 2 * 45);
+        assert_eq!(heap.free_space, 2 * 45 + 2 * 45 + 2 * 109 + row3 - 14 * 20);
         let offsets: Vec<u16> = img
             .ids
             .iter()
