@@ -202,6 +202,50 @@ fn check_tree(
     n
 }
 
+/// A direct block found under an indirect block: heap offset, size,
+/// address, child indirect blocks above it.
+type Found = (u64, u64, u64, Vec<u64>);
+
+/// Collects the direct blocks under the indirect block at `addr` (heap
+/// offset `offset`, `rows` rows); `above` are the child indirect blocks
+/// above it, itself included unless it is the root.
+fn collect_direct(
+    ctx: &FileCtx,
+    heap: &FractalHeap,
+    addr: u64,
+    offset: u64,
+    rows: u64,
+    above: &[u64],
+    out: &mut Vec<Found>,
+) {
+    let o = ctx.sizes.offset as usize;
+    let w = heap.table_width as u64;
+    let start = heap.start_block_size;
+    let size = |row: u64| if row == 0 { start } else { start << (row - 1) };
+    let dblock_rows = (heap.max_direct_size / start).trailing_zeros() as u64 + 2;
+    let pre = 5 + o + heap.id_offset_width();
+    let ib = ctx
+        .slice(addr, pre as u64 + rows * w * o as u64, "indirect block")
+        .unwrap();
+    let mut off = offset;
+    for e in 0..rows * w {
+        let row = e / w;
+        let at = pre + e as usize * o;
+        let a = le_uint(&ib[at..at + o]);
+        if a != u64::MAX {
+            if row < dblock_rows {
+                out.push((off, size(row), a, above.to_vec()));
+            } else {
+                let child_rows = (size(row) / (start * w)).trailing_zeros() as u64 + 1;
+                let mut chain = above.to_vec();
+                chain.push(a);
+                collect_direct(ctx, heap, a, off, child_rows, &chain, out);
+            }
+        }
+        off += size(row);
+    }
+}
+
 /// One object of a dense storage: its heap ID in the file, its bytes and
 /// its name.
 struct Stored {
@@ -246,27 +290,13 @@ fn check_heap(data: &[u8], ctx: &FileCtx, heap_addr: u64, params: &HeapParams, o
     let o = ctx.sizes.offset as usize;
     let mut addrs = vec![heap_addr];
     let root = heap.root.expect("root block");
-    // (heap offset, size, address) of every allocated direct block
+    // every allocated direct block: heap offset, size, address and the
+    // child indirect blocks above it (outermost first)
     let mut direct = Vec::new();
     if heap.root_rows == 0 {
-        direct.push((0, heap.start_block_size, root));
+        direct.push((0, heap.start_block_size, root, Vec::new()));
     } else {
-        let w = heap.table_width as usize;
-        let rows = heap.root_rows as usize;
-        let pre = 5 + o + heap.id_offset_width();
-        let ib = ctx
-            .slice(root, (pre + rows * w * o) as u64, "root")
-            .unwrap();
-        let mut off = 0;
-        for e in 0..rows * w {
-            let row = e / w;
-            let size = heap.start_block_size << row.saturating_sub(1);
-            let a = le_uint(&ib[pre + e * o..pre + (e + 1) * o]);
-            if a != u64::MAX {
-                direct.push((off, size, a));
-            }
-            off += size;
-        }
+        collect_direct(ctx, &heap, root, 0, heap.root_rows as u64, &[], &mut direct);
     }
     let mut huge = Vec::new();
     let mut huge_tree = None;
@@ -287,6 +317,11 @@ fn check_heap(data: &[u8], ctx: &FileCtx, heap_addr: u64, params: &HeapParams, o
                     .iter()
                     .find(|d| d.0 <= off && off < d.0 + d.1)
                     .expect("block of a managed object");
+                for &i in &b.3 {
+                    if seen.insert(i) {
+                        addrs.push(i);
+                    }
+                }
                 if seen.insert(b.2) {
                     addrs.push(b.2);
                 }
@@ -666,5 +701,30 @@ fn link_heap_of_16_root_rows() {
     let info = message(&ctx, &oh, msg::LINK_INFO, LinkInfo::decode).unwrap();
     let heap = FractalHeap::read(&ctx, info.heap.unwrap()).unwrap();
     assert_eq!(heap.root_rows, 16);
+    check_links(&data, "/big", |l| number(&l.name));
+}
+
+/// Writes `c.h5`: a group of 45000 soft links (585 000 bytes of link
+/// messages): past the root's rows of direct blocks, into child indirect
+/// blocks.
+const MORE_LINKS: &str = r#"
+import os, sys
+import h5py
+with h5py.File(os.path.join(sys.argv[1], "c.h5"), "w", libver="latest") as f:
+    g = f.create_group("big")
+    for i in range(45000):
+        g["l%05d" % i] = h5py.SoftLink("/")
+"#;
+
+#[test]
+fn link_heap_with_child_indirect_blocks() {
+    let dir = common::scratch("format_encode_dense_child");
+    common::run_python(MORE_LINKS, &dir);
+    let data = std::fs::read(dir.join("c.h5")).unwrap();
+    let (ctx, root) = open(&data);
+    let oh = resolve(&ctx, root, "/big");
+    let info = message(&ctx, &oh, msg::LINK_INFO, LinkInfo::decode).unwrap();
+    let heap = FractalHeap::read(&ctx, info.heap.unwrap()).unwrap();
+    assert!(heap.managed_space > 524288);
     check_links(&data, "/big", |l| number(&l.name));
 }

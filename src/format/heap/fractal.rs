@@ -64,10 +64,7 @@
 //! the same addresses its blocks are libhdf5's byte for byte.
 //! [`HeapParams::links`] and [`HeapParams::attributes`] are libhdf5's
 //! parameters for dense links and attributes. Not written: a free-space
-//! manager (the header says none), filters, child indirect blocks (so at
-//! most `width * start * 2^(rows - 1)` bytes of managed objects, rows =
-//! `log2(max direct / start) + 2`: 512 KiB with libhdf5's link and
-//! attribute parameters).
+//! manager (the header says none), filters.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -881,46 +878,65 @@ pub struct HeapImage {
     pub header: u64,
     /// The heap ID of each object, in the order the objects were given.
     pub ids: Vec<Vec<u8>>,
-    /// The blocks to write: header, direct blocks, huge objects, root
-    /// indirect block, huge-object B-tree.
+    /// The blocks to write: header, direct blocks, huge objects, indirect
+    /// blocks, huge-object B-tree.
     pub blocks: Blocks,
 }
 
 /// A direct block being filled.
 struct NewDirect {
-    entry: u64,
     offset: u64,
     addr: u64,
     data: Vec<u8>,
 }
 
+/// What an entry of an indirect block points at.
+#[derive(Debug, Clone, Copy)]
+enum Child {
+    Direct(usize),
+    Indirect(usize),
+}
+
+/// An indirect block being built.
+struct NewIndirect {
+    rows: u64,
+    /// Heap offset of the block's span.
+    offset: u64,
+    /// Address: taken when a child is made, at the end for the root.
+    addr: Option<u64>,
+    children: Vec<(u64, Child)>,
+}
+
 /// Free space the next managed object may take: room left in a direct
-/// block, or a whole block skipped by the doubling-table iterator and not
-/// allocated yet (`entry`).
+/// block, or a whole direct block skipped by the doubling-table iterator
+/// and not made yet (`block`: its indirect block and entry).
 #[derive(Debug, Clone, Copy)]
 struct Section {
     offset: u64,
     size: u64,
-    entry: Option<u64>,
+    block: Option<(usize, u64)>,
 }
 
 /// The state of a heap being built, mirroring libhdf5's allocation of
 /// managed space.
 struct Builder<'p> {
     p: &'p HeapParams,
+    sizes: Sizes,
     /// Bytes before the objects of a direct block.
     overhead: u64,
+    offset_width: usize,
     width: u64,
     start_bits: u32,
+    first_row_bits: u32,
     max_dblock_rows: u64,
     max_root_rows: u64,
-    /// Rows of the root indirect block; `None` while the root is a direct
-    /// block or absent.
-    root_rows: Option<u64>,
     direct: Vec<NewDirect>,
+    /// Indirect blocks; the first is the root once the root is indirect.
+    indirect: Vec<NewIndirect>,
     sections: Vec<Section>,
-    /// Next entry of the root indirect block to make a block at.
-    next_entry: u64,
+    /// The doubling-table iterator: indirect blocks from the root down and
+    /// the next entry of each (empty while the root is not indirect).
+    iter: Vec<(usize, u64)>,
     managed_objects: u64,
     managed_bytes: u64,
 }
@@ -951,7 +967,7 @@ impl Builder<'_> {
         room
     }
 
-    /// Heap offset of the start of `row` of the root indirect block.
+    /// Offset of `row` from the start of its indirect block.
     fn row_offset(&self, row: u64) -> u64 {
         if row == 0 {
             0
@@ -960,9 +976,10 @@ impl Builder<'_> {
         }
     }
 
-    fn entry_offset(&self, entry: u64) -> u64 {
+    /// Heap offset of entry `entry` of indirect block `ib`.
+    fn entry_offset(&self, ib: usize, entry: u64) -> u64 {
         let (row, col) = (entry / self.width, entry % self.width);
-        self.row_offset(row) + col * self.block_size(row)
+        self.indirect[ib].offset + self.row_offset(row) + col * self.block_size(row)
     }
 
     /// The row holding blocks of `size` bytes.
@@ -974,99 +991,178 @@ impl Builder<'_> {
         }
     }
 
-    /// Makes the direct block of root entry `entry` and returns the index
-    /// of the section of its free space.
-    fn make_block(&mut self, entry: u64, alloc: &mut dyn Allocator) -> Result<usize> {
-        let row = entry / self.width;
-        if row >= self.max_dblock_rows {
-            return Err(Error::unsupported(
-                "fractal heap encoding: the heap needs child indirect blocks",
-            ));
-        }
-        let size = self.block_size(row);
-        let offset = self.entry_offset(entry);
+    /// Rows of an indirect block spanning `size` bytes.
+    fn size_to_rows(&self, size: u64) -> u64 {
+        (size.trailing_zeros() - self.first_row_bits) as u64 + 1
+    }
+
+    /// Bytes of an indirect block of `rows` rows.
+    fn indirect_len(&self, rows: u64) -> u64 {
+        let o = self.sizes.offset as u64;
+        5 + o + self.offset_width as u64 + rows * self.width * o + 4
+    }
+
+    /// Makes a direct block, the root one (`None`) or entry `e` of
+    /// indirect block `ib`, and returns the index of the section of its
+    /// free space.
+    fn make_block(&mut self, at: Option<(usize, u64)>, alloc: &mut dyn Allocator) -> Result<usize> {
+        let (offset, size) = match at {
+            None => (0, self.p.start_block_size),
+            Some((ib, e)) => {
+                let row = e / self.width;
+                if row >= self.max_dblock_rows {
+                    return Err(Error::usage(
+                        "fractal heap encoding: a direct block in a row of indirect blocks",
+                    ));
+                }
+                (self.entry_offset(ib, e), self.block_size(row))
+            }
+        };
         let addr = alloc.alloc(size);
         self.direct.push(NewDirect {
-            entry,
             offset,
             addr,
             data: vec![0; size as usize],
         });
+        if let Some((ib, e)) = at {
+            let d = Child::Direct(self.direct.len() - 1);
+            self.indirect[ib].children.push((e, d));
+        }
         self.sections.push(Section {
             offset: offset + self.overhead,
             size: size - self.overhead,
-            entry: None,
+            block: None,
         });
         Ok(self.sections.len() - 1)
     }
 
-    /// Records root entries `from..to` as skipped: free space of blocks
-    /// not made yet.
-    fn skip(&mut self, from: u64, to: u64) {
+    /// Records entries `from..to` of indirect block `ib` (the iterator's)
+    /// as skipped: free space of direct blocks not made yet.
+    fn skip(&mut self, ib: usize, from: u64, to: u64) -> Result<()> {
         for e in from..to {
-            let size = self.block_size(e / self.width);
+            let row = e / self.width;
+            if row >= self.max_dblock_rows {
+                return Err(Error::unsupported(
+                    "fractal heap encoding: an object that skips whole indirect blocks",
+                ));
+            }
             self.sections.push(Section {
-                offset: self.entry_offset(e),
-                size: size - self.overhead,
-                entry: Some(e),
+                offset: self.entry_offset(ib, e),
+                size: self.block_size(row) - self.overhead,
+                block: Some((ib, e)),
             });
         }
-        self.next_entry = self.next_entry.max(to);
+        if let Some(top) = self.iter.last_mut() {
+            top.1 = top.1.max(to);
+        }
+        Ok(())
     }
 
     /// Turns the root into an indirect block (the root direct block, if
     /// any, becoming its entry 0), with enough rows for a block of `min`.
-    fn root_create(&mut self, min: u64) {
+    fn root_create(&mut self, min: u64) -> Result<()> {
         let mut rows = if self.p.start_root_rows == 0 {
             self.max_root_rows
         } else {
             self.p.start_root_rows as u64
         };
         rows = rows.max(1 + self.size_to_row(min));
-        let have_direct = !self.direct.is_empty() as u64;
-        self.root_rows = Some(rows);
-        self.next_entry = have_direct;
-        if min > self.p.start_block_size {
-            self.skip(have_direct, (rows - 1) * self.width);
+        let mut children = Vec::new();
+        if !self.direct.is_empty() {
+            children.push((0, Child::Direct(0)));
         }
+        let have_direct = children.len() as u64;
+        self.indirect.push(NewIndirect {
+            rows,
+            offset: 0,
+            addr: None,
+            children,
+        });
+        self.iter = vec![(0, have_direct)];
+        if min > self.p.start_block_size {
+            self.skip(0, have_direct, (rows - 1) * self.width)?;
+        }
+        Ok(())
     }
 
-    /// Doubles the rows of the root indirect block (its iterator at its
+    /// Doubles the rows of the root indirect block (the iterator at its
     /// end), skipping to a row of blocks of at least `min` bytes.
-    fn root_double(&mut self, rows: u64, min: u64) {
-        let next_row = self.next_entry / self.width;
+    fn root_double(&mut self, min: u64) -> Result<()> {
+        let rows = self.indirect[0].rows;
+        let next = rows * self.width;
         let mut new_rows = (2 * rows).min(self.max_root_rows);
-        let mut to = self.next_entry;
-        if min > self.block_size(next_row) {
+        let mut to = next;
+        if min > self.block_size(rows) {
             let min_row = self.size_to_row(min);
             to = min_row * self.width;
             new_rows = new_rows.max(min_row + 1);
         }
-        self.root_rows = Some(new_rows);
-        self.skip(self.next_entry, to);
+        self.indirect[0].rows = new_rows;
+        self.skip(0, next, to)
     }
 
-    /// Moves the block iterator to a block of at least `min` bytes,
-    /// growing the root as needed.
-    fn update_iter(&mut self, min: u64) -> Result<()> {
-        let Some(mut rows) = self.root_rows else {
-            self.root_create(min);
-            return Ok(());
+    /// Moves the block iterator to a place for a direct block of at least
+    /// `min` bytes: growing the root, leaving a finished child indirect
+    /// block, making a new one.
+    fn update_iter(&mut self, min: u64, alloc: &mut dyn Allocator) -> Result<()> {
+        let Some(&(ib, e)) = self.iter.last() else {
+            return self.root_create(min);
         };
         let min_row = self.size_to_row(min);
-        let next_row = self.next_entry / self.width;
-        if min_row > next_row && next_row < rows {
-            let to = if min_row >= rows { rows } else { min_row } * self.width;
-            self.skip(self.next_entry, to);
+        let rows = self.indirect[ib].rows;
+        if min_row > e / self.width && e / self.width < rows {
+            self.skip(ib, e, min_row.min(rows) * self.width)?;
         }
-        while self.next_entry / self.width >= rows {
-            if rows >= self.max_root_rows {
-                return Err(Error::unsupported(
-                    "fractal heap encoding: the heap's address space is full",
-                ));
+        loop {
+            let mut walked = false;
+            while let Some(&(ib, e)) = self.iter.last()
+                && e / self.width >= self.indirect[ib].rows
+            {
+                if self.iter.len() == 1 {
+                    if self.indirect[0].rows >= self.max_root_rows {
+                        return Err(Error::unsupported(
+                            "fractal heap encoding: the heap's address space is full",
+                        ));
+                    }
+                    self.root_double(min)?;
+                } else {
+                    self.iter.pop();
+                    if let Some(top) = self.iter.last_mut() {
+                        top.1 += 1;
+                    }
+                }
+                walked = true;
             }
-            self.root_double(rows, min);
-            rows = self.root_rows.unwrap_or(rows);
+            let Some(&(ib, e)) = self.iter.last() else {
+                break;
+            };
+            let row = e / self.width;
+            if row >= self.max_dblock_rows {
+                let rows = self.size_to_rows(self.block_size(row));
+                if self.block_size(rows - 1) < min {
+                    return Err(Error::unsupported(
+                        "fractal heap encoding: an object that skips whole indirect blocks",
+                    ));
+                }
+                let offset = self.entry_offset(ib, e);
+                let addr = alloc.alloc(self.indirect_len(rows));
+                self.indirect.push(NewIndirect {
+                    rows,
+                    offset,
+                    addr: Some(addr),
+                    children: Vec::new(),
+                });
+                let child = self.indirect.len() - 1;
+                self.indirect[ib].children.push((e, Child::Indirect(child)));
+                self.iter.push((child, 0));
+                if min > self.p.start_block_size {
+                    self.skip(child, 0, self.width * min_row)?;
+                }
+                walked = true;
+            }
+            if !walked {
+                break;
+            }
         }
         Ok(())
     }
@@ -1090,13 +1186,20 @@ impl Builder<'_> {
                 self.p.max_direct_size
             )));
         }
-        if self.root_rows.is_none() && self.direct.is_empty() && min == start {
-            return self.make_block(0, alloc);
+        if self.indirect.is_empty() && self.direct.is_empty() && min == start {
+            return self.make_block(None, alloc);
         }
-        self.update_iter(min)?;
-        let entry = self.next_entry;
-        self.next_entry += 1;
-        self.make_block(entry, alloc)
+        self.update_iter(min, alloc)?;
+        let at = self
+            .iter
+            .last_mut()
+            .map(|top| {
+                let at = *top;
+                top.1 += 1;
+                at
+            })
+            .ok_or_else(|| Error::usage("fractal heap encoding: no block iterator"))?;
+        self.make_block(Some(at), alloc)
     }
 
     /// Places a managed object and returns its heap offset.
@@ -1115,9 +1218,9 @@ impl Builder<'_> {
             Some(i) => i,
             None => self.new_block(len, alloc)?,
         };
-        if let Some(entry) = self.sections[i].entry {
+        if let Some(at) = self.sections[i].block {
             self.sections.swap_remove(i);
-            i = self.make_block(entry, alloc)?;
+            i = self.make_block(Some(at), alloc)?;
         }
         let s = self.sections[i];
         let block = self
@@ -1137,6 +1240,31 @@ impl Builder<'_> {
         self.managed_bytes += len;
         Ok(s.offset)
     }
+
+    /// Encodes indirect block `ib`, whose address is known.
+    fn encode_indirect(&self, ib: usize, header: u64) -> Vec<u8> {
+        let b = &self.indirect[ib];
+        let mut e = Encoder::new(self.sizes);
+        e.bytes(b"FHIB")
+            .u8(0)
+            .address(Some(header))
+            .uint(b.offset, self.offset_width);
+        for entry in 0..b.rows * self.width {
+            let a = b
+                .children
+                .iter()
+                .find(|c| c.0 == entry)
+                .and_then(|c| match c.1 {
+                    Child::Direct(d) => Some(self.direct[d].addr),
+                    Child::Indirect(i) => self.indirect[i].addr,
+                });
+            e.address(a);
+        }
+        let mut bytes = e.into_bytes();
+        let s = checksum::lookup3(&bytes, 0);
+        bytes.extend_from_slice(&s.to_le_bytes());
+        bytes
+    }
 }
 
 /// Lays out a fractal heap holding `objects`, inserted in the order given,
@@ -1153,12 +1281,14 @@ impl Builder<'_> {
 ///   block: the first block is the root direct block; then the root
 ///   becomes an indirect block of `start_root_rows` rows and blocks are
 ///   made in doubling-table order, skipping blocks too small for the
-///   object (their space stays free for later objects) and doubling the
-///   root's rows when it is full.
+///   object (their space stays free for later objects), doubling the
+///   root's rows when it is full, and descending into child indirect
+///   blocks in the rows past the largest direct blocks.
 ///
-/// Space is taken from `alloc` for the header first, then for each direct
-/// block and huge object as the objects are placed, then for the root
-/// indirect block, then for the huge-object B-tree (header, nodes).
+/// Space is taken from `alloc` for the header first, then, as the objects
+/// are placed, for each child indirect block, direct block and huge
+/// object when it is made, then for the root indirect block, then for the
+/// huge-object B-tree (header, nodes).
 ///
 /// The header's free-space manager address is left undefined: libhdf5
 /// rebuilds nothing from it and starts a new manager when the heap next
@@ -1168,10 +1298,10 @@ impl Builder<'_> {
 /// # Errors
 ///
 /// A usage error for parameters that cannot describe a heap, an empty
-/// object, or an object that fits no block; an unsupported error for a
-/// heap that would need child indirect blocks (a block beyond the first
-/// `log2(max direct / start) + 2` rows of the root: for libhdf5's link
-/// and attribute heap parameters, managed objects beyond 512 KiB in all).
+/// object, or an object that fits no block; an unsupported error when the
+/// heap's address space is full, or for an object that would skip whole
+/// child indirect blocks (whose direct blocks are all too small for it:
+/// not with libhdf5's link and attribute parameters).
 pub fn encode_heap<T: AsRef<[u8]>>(
     params: &HeapParams,
     objects: &[T],
@@ -1219,15 +1349,18 @@ pub fn encode_heap<T: AsRef<[u8]>>(
     let header = alloc.alloc(header_len);
     let mut b = Builder {
         p,
+        sizes,
         overhead,
+        offset_width,
         width: p.table_width as u64,
         start_bits,
+        first_row_bits,
         max_dblock_rows: (direct_bits - start_bits + 2) as u64,
         max_root_rows: (p.max_heap_bits as u32 - first_row_bits + 1) as u64,
-        root_rows: None,
         direct: Vec::new(),
+        indirect: Vec::new(),
         sections: Vec::new(),
-        next_entry: 0,
+        iter: Vec::new(),
         managed_objects: 0,
         managed_bytes: 0,
     };
@@ -1296,6 +1429,30 @@ pub fn encode_heap<T: AsRef<[u8]>>(
     }
 
     let mut blocks = Blocks::new();
+    counts.managed_objects = b.managed_objects;
+    counts.alloc_managed = b.direct.iter().map(|d| d.data.len() as u64).sum();
+    if b.indirect.is_empty() {
+        if let Some(d) = b.direct.first() {
+            counts.root = Some(d.addr);
+            counts.managed_space = p.start_block_size;
+            counts.free_space = p.start_block_size - overhead - b.managed_bytes;
+        }
+    } else {
+        let rows = b.indirect[0].rows;
+        let root = alloc.alloc(b.indirect_len(rows));
+        b.indirect[0].addr = Some(root);
+        for ib in 0..b.indirect.len() {
+            if let Some(addr) = b.indirect[ib].addr {
+                blocks.push((addr, b.encode_indirect(ib, header)));
+            }
+        }
+        counts.root = Some(root);
+        counts.root_rows = rows as u16;
+        counts.managed_space = b.row_offset(rows);
+        counts.iterator_offset = b.iter.last().map_or(0, |&(ib, e)| b.entry_offset(ib, e));
+        let room: u64 = (0..rows).map(|r| b.width * b.row_room(r)).sum();
+        counts.free_space = room - b.managed_bytes;
+    }
     // direct blocks: prefix, objects, checksum over the whole block
     let mut direct_blocks = Blocks::new();
     for d in &mut b.direct {
@@ -1312,47 +1469,6 @@ pub fn encode_heap<T: AsRef<[u8]>>(
             d.data[at..at + 4].copy_from_slice(&s.to_le_bytes());
         }
         direct_blocks.push((d.addr, std::mem::take(&mut d.data)));
-    }
-    counts.managed_objects = b.managed_objects;
-    counts.alloc_managed = b
-        .direct
-        .iter()
-        .map(|d| b.block_size(d.entry / b.width))
-        .sum();
-    match b.root_rows {
-        None => {
-            if let Some(d) = b.direct.first() {
-                counts.root = Some(d.addr);
-                counts.managed_space = p.start_block_size;
-                counts.free_space = p.start_block_size - overhead - b.managed_bytes;
-            }
-        }
-        Some(rows) => {
-            let direct_rows = rows.min(b.max_dblock_rows);
-            let mut e = Encoder::new(sizes);
-            e.bytes(b"FHIB")
-                .u8(0)
-                .address(Some(header))
-                .uint(0, offset_width);
-            for entry in 0..direct_rows * b.width {
-                let a = b.direct.iter().find(|d| d.entry == entry).map(|d| d.addr);
-                e.address(a);
-            }
-            for _ in direct_rows * b.width..rows * b.width {
-                e.address(None);
-            }
-            let mut ib = e.into_bytes();
-            let s = checksum::lookup3(&ib, 0);
-            ib.extend_from_slice(&s.to_le_bytes());
-            let addr = alloc.alloc(ib.len() as u64);
-            counts.root = Some(addr);
-            counts.root_rows = rows as u16;
-            counts.managed_space = b.row_offset(rows);
-            counts.iterator_offset = b.entry_offset(b.next_entry);
-            let room: u64 = (0..rows).map(|r| b.width * b.row_room(r)).sum();
-            counts.free_space = room - b.managed_bytes;
-            blocks.push((addr, ib));
-        }
     }
     if !huge.is_empty() {
         let params = if huge_direct {
@@ -2239,13 +2355,46 @@ mod tests {
     }
 
     #[test]
+    fn encode_child_indirect_blocks() {
+        // 3 rows of direct blocks; root row 3 holds children of 2 rows,
+        // row 4 of 3 rows, row 5 of 4 rows (its row 3 holding
+        // grandchildren)
+        let p = small_params();
+        let mut s = 99u64;
+        let objs: Vec<Vec<u8>> = (0..300u32)
+            .map(|i| {
+                let n = 10 + (crate::format::btree_v2::tests::noise(&mut s) % 36) as usize;
+                let mut o = i.to_le_bytes().to_vec();
+                o.resize(n, i as u8);
+                o
+            })
+            .collect();
+        let (f, heap, img) = round_trip(&p, &objs);
+        assert!(heap.root_rows >= 6, "{}", heap.root_rows);
+        let iblocks: Vec<&(u64, Vec<u8>)> = img
+            .blocks
+            .iter()
+            .filter(|b| b.1.starts_with(b"FHIB"))
+            .collect();
+        assert!(iblocks.len() > 4);
+        // every direct block's offset is within the managed space
+        let c = ctx(&f);
+        for b in img.blocks.iter().filter(|b| b.1.starts_with(b"FHDB")) {
+            let off = u16::from_le_bytes([b.1[13], b.1[14]]) as u64;
+            assert!(off + b.1.len() as u64 <= heap.managed_space);
+        }
+        assert_eq!(heap.managed_objects, 300);
+        assert!(heap.object(&c, &img.ids[299]).is_ok());
+    }
+
+    #[test]
     fn encode_rejects_what_it_cannot_lay_out() {
         let mut a = Bump { next: 0 };
         let p = small_params();
         let empty: [&[u8]; 1] = [b""];
         assert!(encode_heap(&p, &empty, Sizes::DEFAULT, &mut a).is_err());
-        // 800 bytes of managed objects need child indirect blocks
-        let many: Vec<Vec<u8>> = (0..20).map(|_| vec![1u8; 40]).collect();
+        // a 16-bit heap holds 64 KiB
+        let many: Vec<Vec<u8>> = (0..2000).map(|_| vec![1u8; 40]).collect();
         let e = encode_heap(&p, &many, Sizes::DEFAULT, &mut a).unwrap_err();
         assert!(matches!(e, Error::Unsupported(_)), "{e}");
         let bad = HeapParams {
