@@ -993,7 +993,7 @@ impl Builder<'_> {
 
     /// Rows of an indirect block spanning `size` bytes.
     fn size_to_rows(&self, size: u64) -> u64 {
-        (size.trailing_zeros() - self.first_row_bits) as u64 + 1
+        size.trailing_zeros().saturating_sub(self.first_row_bits) as u64 + 1
     }
 
     /// Bytes of an indirect block of `rows` rows.
