@@ -35,6 +35,19 @@
 //! libhdf5 uses the leaf capacity `m(0)` at every level (leaves hold the
 //! most records, so this is the bound for any child), and so does this
 //! module.
+//!
+//! # Encoding
+//!
+//! [`encode_tree`] builds a tree from records in insertion order by
+//! replaying libhdf5's insertion: a node is full at `max records * split
+//! percent / 100` records; a full root is split before an insertion (its
+//! middle record, index `n / 2`, becomes the new root's only record); on
+//! the way down, a full child is balanced with a sibling that has room
+//! (two-way with its one neighbour at either end, three-way with both in
+//! the middle: the middle child gets `n / 3` of the `n` records, the left
+//! half of the rest), at most twice, and split otherwise. Only the
+//! number of records per node follows from this; the records keep their
+//! order. Unused bytes of a node are zero, as libhdf5 leaves them.
 
 pub mod records;
 
@@ -43,8 +56,9 @@ use std::collections::HashSet;
 
 use crate::error::{Error, Result};
 use crate::format::FileCtx;
+use crate::format::alloc::{Allocator, Blocks};
 use crate::format::checksum;
-use crate::format::cursor::{Cursor, bytes_for};
+use crate::format::cursor::{Cursor, Encoder, Sizes, bytes_for};
 
 /// Bytes of every node that are not records or child pointers: signature
 /// (4), version (1), type (1) and checksum (4).
@@ -571,6 +585,478 @@ fn level_info(
     Ok((levels, count_width))
 }
 
+// ---------------------------------------------------------------------------
+// Encode side
+// ---------------------------------------------------------------------------
+
+/// Creation parameters of a v2 B-tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BTreeV2Params {
+    /// What the records index.
+    pub record_type: RecordType,
+    /// Bytes per record.
+    pub record_size: u16,
+    /// Bytes of every node.
+    pub node_size: u32,
+    /// Percent full at which a node is split.
+    pub split_percent: u8,
+    /// Percent full below which nodes are merged.
+    pub merge_percent: u8,
+    /// How libhdf5 adds records to this kind of tree.
+    pub insertion: Insertion,
+}
+
+/// The two ways libhdf5 adds a record to a v2 B-tree; they split nodes at
+/// different times and so leave different trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insertion {
+    /// `H5B2_insert` (links, attributes, huge objects): a full root is
+    /// split first, and every full node on the way down is balanced or
+    /// split before it is entered.
+    Insert,
+    /// `H5B2_update` (chunk indexes): the record goes down to its leaf;
+    /// only when that leaf is full does the nearest node above that can
+    /// make room (one that is not full, or whose children can be balanced)
+    /// insert as [`Insertion::Insert`] does from there down; when none can,
+    /// the whole insertion starts again from the root as
+    /// [`Insertion::Insert`].
+    Update,
+}
+
+impl BTreeV2Params {
+    /// Node size, split and merge percents libhdf5 uses for the indexes of
+    /// dense links and attributes and for huge fractal-heap objects.
+    fn dense(record_type: RecordType, record_size: usize) -> BTreeV2Params {
+        BTreeV2Params {
+            record_type,
+            record_size: record_size as u16,
+            node_size: 512,
+            split_percent: 100,
+            merge_percent: 40,
+            insertion: Insertion::Insert,
+        }
+    }
+
+    /// The name index of a group's dense links (type 5): records of a
+    /// hash and a heap ID of `heap_id_len` bytes (7 in libhdf5's link
+    /// heaps); 512-byte nodes, split 100 %, merge 40 %.
+    pub fn link_names(heap_id_len: u16) -> BTreeV2Params {
+        Self::dense(RecordType::LinkName, 4 + heap_id_len as usize)
+    }
+
+    /// The creation-order index of a group's dense links (type 6).
+    pub fn link_orders(heap_id_len: u16) -> BTreeV2Params {
+        Self::dense(RecordType::LinkOrder, 8 + heap_id_len as usize)
+    }
+
+    /// The name index of an object's dense attributes (type 8); 8-byte
+    /// heap IDs in libhdf5's attribute heaps.
+    pub fn attribute_names(heap_id_len: u16) -> BTreeV2Params {
+        Self::dense(RecordType::AttributeName, heap_id_len as usize + 9)
+    }
+
+    /// The creation-order index of an object's dense attributes (type 9).
+    pub fn attribute_orders(heap_id_len: u16) -> BTreeV2Params {
+        Self::dense(RecordType::AttributeOrder, heap_id_len as usize + 5)
+    }
+
+    /// The huge-object index of an unfiltered fractal heap whose IDs are
+    /// too short to hold an address and a length (type 1).
+    pub fn huge_objects(sizes: Sizes) -> BTreeV2Params {
+        let o = sizes.offset as usize;
+        let l = sizes.length as usize;
+        Self::dense(RecordType::HugeIndirect, o + 2 * l)
+    }
+
+    /// The huge-object index of an unfiltered fractal heap whose IDs hold
+    /// the object's address and length (type 3).
+    pub fn huge_objects_direct(sizes: Sizes) -> BTreeV2Params {
+        let o = sizes.offset as usize;
+        let l = sizes.length as usize;
+        Self::dense(RecordType::HugeDirect, o + l)
+    }
+
+    /// A chunk index of a dataset of `rank` dimensions (the dataspace's,
+    /// without the element-size dimension of the layout message): type 10
+    /// when `size_width` is `None`, else type 11 with chunk sizes of
+    /// `size_width` bytes; 2048-byte nodes, split 100 %, merge 40 %, as
+    /// libhdf5 makes them.
+    pub fn chunks(sizes: Sizes, rank: usize, size_width: Option<usize>) -> BTreeV2Params {
+        let base = sizes.offset as usize + size_width.map_or(0, |w| w + 4);
+        BTreeV2Params {
+            record_type: if size_width.is_some() {
+                RecordType::FilteredChunk
+            } else {
+                RecordType::Chunk
+            },
+            record_size: (base + 8 * rank) as u16,
+            node_size: 2048,
+            split_percent: 100,
+            merge_percent: 40,
+            insertion: Insertion::Update,
+        }
+    }
+}
+
+/// A node of a tree being built: indices of its records, and its children
+/// (none for a leaf).
+#[derive(Debug, Default)]
+struct BuildNode {
+    records: Vec<usize>,
+    children: Vec<BuildNode>,
+}
+
+impl BuildNode {
+    fn total(&self) -> u64 {
+        self.records.len() as u64 + self.children.iter().map(BuildNode::total).sum::<u64>()
+    }
+
+    /// Splits child `i` around its middle record, as libhdf5 splits a full
+    /// node: the lower half stays, the middle record moves up to this
+    /// node, the upper half becomes child `i + 1`.
+    fn split_child(&mut self, i: usize) {
+        let child = &mut self.children[i];
+        let mid = child.records.len() / 2;
+        let upper = child.records.split_off(mid + 1);
+        let middle = child.records.pop().unwrap_or_default();
+        let upper_children = if child.children.is_empty() {
+            Vec::new()
+        } else {
+            child.children.split_off(mid + 1)
+        };
+        self.records.insert(i, middle);
+        self.children.insert(
+            i + 1,
+            BuildNode {
+                records: upper,
+                children: upper_children,
+            },
+        );
+    }
+
+    /// Redistributes the records of children `first..=last` (two or three
+    /// adjacent children) and the records between them in this node, so
+    /// that the children hold `counts` records, in order.
+    fn redistribute(&mut self, first: usize, counts: &[usize]) {
+        let last = first + counts.len() - 1;
+        let mut recs = Vec::new();
+        let mut kids = Vec::new();
+        for j in first..=last {
+            let c = std::mem::take(&mut self.children[j]);
+            recs.extend(c.records);
+            kids.extend(c.children);
+            if j < last {
+                recs.push(self.records[j]);
+            }
+        }
+        let internal = !kids.is_empty();
+        let mut recs = recs.into_iter();
+        let mut kids = kids.into_iter();
+        for (n, j) in counts.iter().zip(first..=last) {
+            let child = &mut self.children[j];
+            child.records = recs.by_ref().take(*n).collect();
+            if internal {
+                child.children = kids.by_ref().take(n + 1).collect();
+            }
+            if j < last
+                && let Some(r) = recs.next()
+            {
+                self.records[j] = r;
+            }
+        }
+    }
+}
+
+/// Lays out a v2 B-tree holding `records` (each `(key, encoded record)`,
+/// every record `params.record_size` bytes), inserted in the order given
+/// as libhdf5 inserts them: a full root is split before an insertion; on
+/// the way down a full child is first balanced with a sibling that has
+/// room (two-way with its only neighbour at either end, three-way in the
+/// middle), else split at its middle record. Records given in key order
+/// give the tree libhdf5 builds when its records are inserted in key
+/// order.
+///
+/// Space is taken from `alloc` for the header first, then every node
+/// (`node_size` bytes, unused bytes zero) in pre-order: root, then each
+/// child's subtree from left to right. Returns the header address and the
+/// blocks.
+///
+/// # Errors
+///
+/// A usage error for a record of the wrong size, two records with equal
+/// keys, or a node size that cannot hold the records.
+pub fn encode_tree<K: Ord>(
+    params: &BTreeV2Params,
+    records: &[(K, Vec<u8>)],
+    sizes: Sizes,
+    alloc: &mut dyn Allocator,
+) -> Result<(u64, Blocks)> {
+    let rs = params.record_size as usize;
+    if let Some((_, r)) = records.iter().find(|(_, r)| r.len() != rs) {
+        return Err(Error::usage(format!(
+            "v2 B-tree record of {} bytes, the tree's records are {rs}",
+            r.len()
+        )));
+    }
+    // Capacities of every depth a tree of these records can reach: down
+    // to where internal nodes cannot hold a record, at most 32 levels.
+    let (first, count_width) = level_info(params.node_size, params.record_size, 0, sizes.offset, 0)
+        .map_err(|e| Error::usage(format!("v2 B-tree parameters: {e}")))?;
+    let mut levels = first;
+    for d in 1..32u16 {
+        match level_info(params.node_size, params.record_size, d, sizes.offset, 0) {
+            Ok((l, _)) => levels = l,
+            Err(_) => break,
+        }
+        if levels[d as usize - 1].max_total == u64::MAX {
+            break;
+        }
+    }
+    let split: Vec<usize> = levels
+        .iter()
+        .map(|l| (l.max_records * params.split_percent as u64 / 100).max(1) as usize)
+        .collect();
+
+    let mut root: Option<BuildNode> = None;
+    let mut depth = 0usize;
+    for i in 0..records.len() {
+        let node = root.get_or_insert_with(BuildNode::default);
+        if params.insertion == Insertion::Update
+            && update(node, depth, i, records, &split)? == Update::Done
+        {
+            continue;
+        }
+        if node.records.len() >= split[depth] {
+            depth += 1;
+            if depth >= split.len() {
+                return Err(Error::usage("v2 B-tree: too many records for its depth"));
+            }
+            let old = std::mem::take(node);
+            node.children.push(old);
+            node.split_child(0);
+        }
+        insert(node, depth, i, records, &split)?;
+    }
+
+    // Addresses: header, then the nodes in pre-order.
+    let header_len =
+        4 + 1 + 1 + 4 + 2 + 2 + 1 + 1 + sizes.offset as u64 + 2 + sizes.length as u64 + 4;
+    let header_addr = alloc.alloc(header_len);
+    let mut blocks = Blocks::new();
+    let mut header = Encoder::new(sizes);
+    header
+        .bytes(b"BTHD")
+        .u8(0)
+        .u8(params.record_type.to_u8())
+        .u32(params.node_size)
+        .u16(params.record_size)
+        .u16(depth as u16)
+        .u8(params.split_percent)
+        .u8(params.merge_percent);
+    match &root {
+        None => {
+            header.address(None).u16(0).length(0);
+        }
+        Some(node) => {
+            let addr = place(
+                node,
+                depth,
+                records,
+                params,
+                &levels,
+                count_width,
+                sizes,
+                alloc,
+                &mut blocks,
+            );
+            header
+                .address(Some(addr))
+                .u16(node.records.len() as u16)
+                .length(node.total());
+        }
+    }
+    let mut header = header.into_bytes();
+    let sum = checksum::lookup3(&header, 0);
+    header.extend_from_slice(&sum.to_le_bytes());
+    blocks.insert(0, (header_addr, header));
+    Ok((header_addr, blocks))
+}
+
+/// What became of a record in [`update`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Update {
+    Done,
+    /// Not inserted: the leaf is full and no node on the way could make
+    /// room.
+    ChildFull,
+}
+
+/// Inserts record `i` into the subtree `node` at `depth` the way
+/// libhdf5's `H5B2_update` does (see [`Insertion::Update`]).
+fn update<K: Ord>(
+    node: &mut BuildNode,
+    depth: usize,
+    i: usize,
+    records: &[(K, Vec<u8>)],
+    split: &[usize],
+) -> Result<Update> {
+    let key = &records[i].0;
+    let at = node.records.partition_point(|&r| records[r].0 < *key);
+    if node.records.get(at).is_some_and(|&r| records[r].0 == *key) {
+        return Err(Error::usage(format!(
+            "v2 B-tree: records {} and {i} have equal keys",
+            node.records[at]
+        )));
+    }
+    if depth == 0 {
+        if node.records.len() >= split[0] {
+            return Ok(Update::ChildFull);
+        }
+        node.records.insert(at, i);
+        return Ok(Update::Done);
+    }
+    if update(&mut node.children[at], depth - 1, i, records, split)? == Update::Done {
+        return Ok(Update::Done);
+    }
+    if node.records.len() >= split[depth] {
+        // Full: if balancing the child with a neighbour cannot make room,
+        // the child will split, which this node cannot take.
+        let n = |j: usize| node.children[j].records.len();
+        let room = (2 * split[depth - 1]).saturating_sub(1);
+        let last = node.records.len();
+        let could_split = if last == 0 {
+            true
+        } else if at == 0 {
+            n(0) + n(1) >= room
+        } else if at == last {
+            n(at - 1) + n(at) >= room
+        } else {
+            n(at - 1) + n(at) >= room || n(at) + n(at + 1) >= room
+        };
+        if could_split {
+            return Ok(Update::ChildFull);
+        }
+    }
+    insert(node, depth, i, records, split)?;
+    Ok(Update::Done)
+}
+
+/// Inserts record `i` into the subtree `node` at `depth`.
+fn insert<K: Ord>(
+    mut node: &mut BuildNode,
+    mut depth: usize,
+    i: usize,
+    records: &[(K, Vec<u8>)],
+    split: &[usize],
+) -> Result<()> {
+    let key = &records[i].0;
+    let locate = |n: &BuildNode| -> Result<usize> {
+        let at = n.records.partition_point(|&r| records[r].0 < *key);
+        if n.records.get(at).is_some_and(|&r| records[r].0 == *key) {
+            return Err(Error::usage(format!(
+                "v2 B-tree: records {} and {i} have equal keys",
+                n.records[at]
+            )));
+        }
+        Ok(at)
+    };
+    loop {
+        let mut at = locate(node)?;
+        if depth == 0 {
+            node.records.insert(at, i);
+            return Ok(());
+        }
+        let full = split[depth - 1];
+        // Balancing can move the insertion point into a sibling that is
+        // full too: libhdf5 tries balancing twice, then splits.
+        let mut retries = 2;
+        while node.children[at].records.len() >= full {
+            let n = |j: usize| node.children[j].records.len();
+            let last = node.records.len();
+            if last == 0 {
+                // a node of one child (internal nodes holding at most two
+                // records split into one of none): nothing to balance with
+                node.split_child(at);
+            } else if at == 0 || at == last {
+                let (left, right) = if at == 0 { (0, 1) } else { (at - 1, at) };
+                let other = if at == 0 { right } else { left };
+                if retries > 0 && n(other) < full {
+                    let (l, r) = (n(left), n(right));
+                    let new_left = if l < r {
+                        l + r - (l + r) / 2
+                    } else {
+                        (l + r) / 2
+                    };
+                    node.redistribute(left, &[new_left, l + r - new_left]);
+                } else {
+                    node.split_child(at);
+                }
+            } else if retries > 0 && (n(at - 1) < full || n(at + 1) < full) {
+                let total = n(at - 1) + n(at) + n(at + 1);
+                let middle = total / 3;
+                let left = (total - middle) / 2;
+                node.redistribute(at - 1, &[left, middle, total - left - middle]);
+            } else {
+                node.split_child(at);
+            }
+            at = locate(node)?;
+            retries -= usize::from(retries > 0);
+        }
+        node = &mut node.children[at];
+        depth -= 1;
+    }
+}
+
+/// Allocates `node` and its subtree (pre-order), encodes them into
+/// `blocks` and returns the node's address.
+#[allow(clippy::too_many_arguments)]
+fn place<K>(
+    node: &BuildNode,
+    depth: usize,
+    records: &[(K, Vec<u8>)],
+    params: &BTreeV2Params,
+    levels: &[LevelInfo],
+    count_width: usize,
+    sizes: Sizes,
+    alloc: &mut dyn Allocator,
+    blocks: &mut Blocks,
+) -> u64 {
+    let addr = alloc.alloc(params.node_size as u64);
+    let at = blocks.len();
+    blocks.push((addr, Vec::new()));
+    let mut e = Encoder::new(sizes);
+    e.bytes(if depth == 0 { b"BTLF" } else { b"BTIN" })
+        .u8(0)
+        .u8(params.record_type.to_u8());
+    for &r in &node.records {
+        e.bytes(&records[r].1);
+    }
+    for child in &node.children {
+        let a = place(
+            child,
+            depth - 1,
+            records,
+            params,
+            levels,
+            count_width,
+            sizes,
+            alloc,
+            blocks,
+        );
+        e.address(Some(a))
+            .uint(child.records.len() as u64, count_width);
+        if depth > 1 {
+            e.uint(child.total(), levels[depth - 1].total_width);
+        }
+    }
+    let mut b = e.into_bytes();
+    let sum = checksum::lookup3(&b, 0);
+    b.extend_from_slice(&sum.to_le_bytes());
+    b.resize(params.node_size as usize, 0);
+    blocks[at].1 = b;
+    addr
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -864,5 +1350,133 @@ pub(crate) mod tests {
             assert_eq!(RecordType::from_u8(t).to_u8(), t);
         }
         assert_eq!(RecordType::from_u8(12), RecordType::Unknown(12));
+    }
+
+    fn test_params(node_size: u32) -> BTreeV2Params {
+        BTreeV2Params {
+            record_type: RecordType::Test,
+            record_size: 4,
+            node_size,
+            split_percent: 100,
+            merge_percent: 40,
+            insertion: Insertion::Insert,
+        }
+    }
+
+    fn keyed(keys: &[u32]) -> Vec<(u32, Vec<u8>)> {
+        keys.iter()
+            .map(|&k| (k, k.to_be_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn encode_single_leaf_bytes() {
+        let p = test_params(64);
+        let recs = keyed(&[0x6363_6363, 0x6161_6161, 0x6262_6262]);
+        let mut a = crate::format::alloc::Bump { next: 0 };
+        let (addr, blocks) = encode_tree(&p, &recs, Sizes::DEFAULT, &mut a).unwrap();
+        assert_eq!(addr, 0);
+        assert_eq!(blocks.len(), 2);
+        let mut h = header(0, 64, 4, 0, 38, 3, 3);
+        assert_eq!(blocks[0], (0, std::mem::take(&mut h)));
+        let mut l = leaf(0, &[b"aaaa", b"bbbb", b"cccc"]);
+        l.resize(64, 0);
+        assert_eq!(blocks[1], (38, l));
+        assert_eq!(a.next, 38 + 64);
+    }
+
+    #[test]
+    fn encode_empty_tree() {
+        let p = test_params(64);
+        let mut a = crate::format::alloc::Bump { next: 0 };
+        let (addr, blocks) = encode_tree::<u32>(&p, &[], Sizes::DEFAULT, &mut a).unwrap();
+        assert_eq!(blocks, vec![(addr, header(0, 64, 4, 0, u64::MAX, 0, 0))]);
+    }
+
+    /// Encodes `keys` in that order, reads the tree back and checks that
+    /// every record comes back in key order and can be found.
+    fn round_trip(node_size: u32, keys: &[u32]) -> BTreeV2 {
+        let t = round_trip_as(test_params(node_size), keys);
+        let u = round_trip_as(
+            BTreeV2Params {
+                insertion: Insertion::Update,
+                ..test_params(node_size)
+            },
+            keys,
+        );
+        assert!(u.depth <= t.depth);
+        t
+    }
+
+    fn round_trip_as(p: BTreeV2Params, keys: &[u32]) -> BTreeV2 {
+        let recs = keyed(keys);
+        let mut a = crate::format::alloc::Bump { next: 16 };
+        let (addr, blocks) = encode_tree(&p, &recs, Sizes::DEFAULT, &mut a).unwrap();
+        let mut img = Vec::new();
+        crate::format::alloc::apply(&mut img, &blocks);
+        let c = ctx(&img);
+        let t = BTreeV2::read(&c, addr).unwrap();
+        assert_eq!(t.total_records, keys.len() as u64);
+        let mut sorted = keys.to_vec();
+        sorted.sort();
+        let got: Vec<u32> = t
+            .records(&c)
+            .unwrap()
+            .iter()
+            .map(|r| u32::from_be_bytes([r[0], r[1], r[2], r[3]]))
+            .collect();
+        assert_eq!(got, sorted);
+        for k in keys.iter().step_by(7) {
+            let want = k.to_be_bytes();
+            let found = t.find(&c, &mut |r| Ok(r.cmp(&want[..]))).unwrap();
+            assert_eq!(found, Some(&want[..]));
+        }
+        t
+    }
+
+    #[test]
+    fn encode_round_trips_in_any_insertion_order() {
+        let mut s = 0x2545_f491_4f6c_dd1d;
+        let shuffled: Vec<u32> = (0..3000).map(|_| noise(&mut s) as u32).collect();
+        // 64-byte nodes: 13 records per leaf, 4 per twig (9-byte pointers)
+        for n in [1, 13, 14, 60, 200, 3000] {
+            let t = round_trip(64, &shuffled[..n]);
+            assert!(t.depth as usize >= (n > 13) as usize);
+        }
+        let ascending: Vec<u32> = (0..2000).collect();
+        let t = round_trip(64, &ascending);
+        assert!(t.depth >= 3);
+        let descending: Vec<u32> = (0..2000).rev().collect();
+        round_trip(64, &descending);
+        round_trip(512, &shuffled);
+    }
+
+    #[test]
+    fn root_split_moves_the_middle_record_up() {
+        // 14 records into 13-record leaves: the full root is split at
+        // record 6 before the 14th insertion
+        let keys: Vec<u32> = (0..14).collect();
+        let p = test_params(64);
+        let mut a = crate::format::alloc::Bump { next: 0 };
+        let (_, blocks) = encode_tree(&p, &keyed(&keys), Sizes::DEFAULT, &mut a).unwrap();
+        let root = &blocks[1].1;
+        assert_eq!(&root[..4], b"BTIN");
+        assert_eq!(&root[6..10], &6u32.to_be_bytes());
+        // children: 6 and 7 records
+        assert_eq!(root[18], 6);
+        assert_eq!(root[27], 7);
+    }
+
+    #[test]
+    fn encode_rejects_bad_records() {
+        let p = test_params(64);
+        let mut a = crate::format::alloc::Bump { next: 0 };
+        let bad = vec![(1u32, vec![0u8; 5])];
+        assert!(encode_tree(&p, &bad, Sizes::DEFAULT, &mut a).is_err());
+        let dup = keyed(&[1, 2, 1]);
+        let e = encode_tree(&p, &dup, Sizes::DEFAULT, &mut a).unwrap_err();
+        assert!(e.to_string().contains("equal keys"), "{e}");
+        let tiny = BTreeV2Params { node_size: 12, ..p };
+        assert!(encode_tree(&tiny, &keyed(&[1]), Sizes::DEFAULT, &mut a).is_err());
     }
 }

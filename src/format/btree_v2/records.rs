@@ -1,4 +1,5 @@
-//! Typed decoders for the records of version 2 B-trees (spec III.A.2).
+//! Typed decoders and encoders for the records of version 2 B-trees
+//! (spec III.A.2), and the order each record type is kept in.
 //!
 //! ```text
 //! 1  huge object, indirect:           address (O) | length (L) | ID (L)
@@ -31,9 +32,69 @@
 //!
 //! The width `w` of a filtered chunk's size depends on the layout message
 //! version and is the caller's to give (see the chunk index).
+//!
+//! # Record order
+//!
+//! A tree keeps its records sorted by a key that depends on the type
+//! ([`RecordKey`]); libhdf5 compares:
+//!
+//! ```text
+//! 1, 2    huge object ID (unsigned)
+//! 3, 4    huge object address
+//! 5, 8    lookup3 hash of the name (initial value 0), then the name's
+//!         bytes (equal hashes are told apart by the names, as strcmp does)
+//! 6, 9    creation order
+//! 10, 11  scaled chunk offsets, slowest dimension first (lexicographic)
+//! ```
 
 use crate::error::{Error, Result};
-use crate::format::cursor::{Cursor, Sizes};
+use crate::format::checksum::lookup3;
+use crate::format::cursor::{Cursor, Encoder, Sizes, bytes_for};
+
+/// The key a v2 B-tree orders its records by (see the module docs). Keys
+/// of one tree are all of one variant; the derived order compares them
+/// as libhdf5 does.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordKey {
+    /// Types 1 and 2: the huge object's ID.
+    HugeId(u64),
+    /// Types 3 and 4: the huge object's address.
+    HugeAddr(u64),
+    /// Types 5 and 8: the name's hash, then the name.
+    NameHash {
+        /// lookup3 hash of the name ([`name_hash`]).
+        hash: u32,
+        /// The link or attribute name, without a terminator.
+        name: Vec<u8>,
+    },
+    /// Types 6 and 9: the creation order.
+    Order(u64),
+    /// Types 10 and 11: the chunk's scaled offsets, slowest dimension
+    /// first.
+    Scaled(Vec<u64>),
+}
+
+impl RecordKey {
+    /// The key of a link or attribute name (types 5 and 8).
+    pub fn name(name: &[u8]) -> RecordKey {
+        RecordKey::NameHash {
+            hash: name_hash(name),
+            name: name.to_vec(),
+        }
+    }
+}
+
+/// The hash of a link or attribute name in records of types 5 and 8:
+/// lookup3 of the name's bytes (no terminator), initial value 0.
+pub fn name_hash(name: &[u8]) -> u32 {
+    lookup3(name, 0)
+}
+
+/// Sorts encoded records by their keys into the order of their tree
+/// (stable: records with equal keys keep their order).
+pub fn sort_records(records: &mut [(RecordKey, Vec<u8>)]) {
+    records.sort_by(|a, b| a.0.cmp(&b.0));
+}
 
 fn short(what: &str, len: usize, need: usize, at: u64) -> Error {
     Error::format(
@@ -124,6 +185,43 @@ impl HugeObject {
             id,
         })
     }
+
+    /// Encodes a record of `record_type` (1 to 4).
+    ///
+    /// # Errors
+    ///
+    /// A usage error when the type is not 1 to 4, or the record's filter
+    /// details or ID do not match what the type holds.
+    pub fn encode(&self, record_type: u8, sizes: Sizes) -> Result<Vec<u8>> {
+        let filtered = record_type == 2 || record_type == 4;
+        let keyed = record_type == 1 || record_type == 2;
+        if !(1..=4).contains(&record_type)
+            || filtered != self.filter.is_some()
+            || keyed != self.id.is_some()
+        {
+            return Err(Error::usage(format!(
+                "huge object record {self:?} does not fit a v2 B-tree of type {record_type}"
+            )));
+        }
+        let mut e = Encoder::new(sizes);
+        e.address(Some(self.addr)).length(self.len);
+        if let Some(f) = self.filter {
+            e.u32(f.mask).length(f.memory_size);
+        }
+        if let Some(id) = self.id {
+            e.length(id);
+        }
+        Ok(e.into_bytes())
+    }
+
+    /// The key of the record in a tree of its type: the ID for types 1
+    /// and 2, the address for 3 and 4.
+    pub fn key(&self) -> RecordKey {
+        match self.id {
+            Some(id) => RecordKey::HugeId(id),
+            None => RecordKey::HugeAddr(self.addr),
+        }
+    }
 }
 
 /// Type 5: a link of an indexed group, keyed by the hash of its name.
@@ -146,6 +244,21 @@ impl<'a> LinkNameRecord<'a> {
             hash: u32::from_le_bytes([hash[0], hash[1], hash[2], hash[3]]),
             heap_id,
         })
+    }
+
+    /// The record of the link `name` stored under `heap_id`.
+    pub fn new(name: &[u8], heap_id: &'a [u8]) -> Self {
+        LinkNameRecord {
+            hash: name_hash(name),
+            heap_id,
+        }
+    }
+
+    /// Encodes the record: hash, then heap ID.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = self.hash.to_le_bytes().to_vec();
+        b.extend_from_slice(self.heap_id);
+        b
     }
 }
 
@@ -171,6 +284,18 @@ impl<'a> LinkOrderRecord<'a> {
             order: u64::from_le_bytes(o),
             heap_id,
         })
+    }
+
+    /// Encodes the record: creation order, then heap ID.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = self.order.to_le_bytes().to_vec();
+        b.extend_from_slice(self.heap_id);
+        b
+    }
+
+    /// The record's key: its creation order.
+    pub fn key(&self) -> RecordKey {
+        RecordKey::Order(self.order)
     }
 }
 
@@ -259,6 +384,25 @@ impl<'a> AttributeNameRecord<'a> {
             hash: u32::from_le_bytes([tail[5], tail[6], tail[7], tail[8]]),
         })
     }
+
+    /// The record of the attribute `name` stored under `heap_id`.
+    pub fn new(name: &[u8], heap_id: &'a [u8], flags: u8, order: u32) -> Self {
+        AttributeNameRecord {
+            heap_id,
+            flags,
+            order,
+            hash: name_hash(name),
+        }
+    }
+
+    /// Encodes the record: heap ID, flags, creation order, hash.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = self.heap_id.to_vec();
+        b.push(self.flags);
+        b.extend_from_slice(&self.order.to_le_bytes());
+        b.extend_from_slice(&self.hash.to_le_bytes());
+        b
+    }
 }
 
 /// Type 9: a dense attribute, keyed by creation order.
@@ -284,6 +428,19 @@ impl<'a> AttributeOrderRecord<'a> {
             flags: tail[0],
             order: u32::from_le_bytes([tail[1], tail[2], tail[3], tail[4]]),
         })
+    }
+
+    /// Encodes the record: heap ID, flags, creation order.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = self.heap_id.to_vec();
+        b.push(self.flags);
+        b.extend_from_slice(&self.order.to_le_bytes());
+        b
+    }
+
+    /// The record's key: its creation order.
+    pub fn key(&self) -> RecordKey {
+        RecordKey::Order(u64::from(self.order))
     }
 }
 
@@ -332,6 +489,38 @@ impl ChunkRecordV2 {
             filtered,
             scaled,
         })
+    }
+
+    /// Encodes the record: type 10 when `size_width` is `None`, type 11
+    /// (with the chunk size in `size_width` bytes) otherwise.
+    ///
+    /// # Errors
+    ///
+    /// A usage error when the record's filter details do not match
+    /// `size_width`, or the chunk size does not fit `size_width` bytes.
+    pub fn encode(&self, sizes: Sizes, size_width: Option<usize>) -> Result<Vec<u8>> {
+        let mut e = Encoder::new(sizes);
+        e.address(Some(self.addr));
+        match (self.filtered, size_width) {
+            (None, None) => {}
+            (Some((size, mask)), Some(w)) if (1..=8).contains(&w) && bytes_for(size) <= w => {
+                e.uint(size, w).u32(mask);
+            }
+            _ => {
+                return Err(Error::usage(format!(
+                    "chunk record {self:?} does not fit a chunk size of {size_width:?} bytes"
+                )));
+            }
+        }
+        for &s in &self.scaled {
+            e.u64(s);
+        }
+        Ok(e.into_bytes())
+    }
+
+    /// The record's key: its scaled offsets.
+    pub fn key(&self) -> RecordKey {
+        RecordKey::Scaled(self.scaled.clone())
     }
 }
 
@@ -463,5 +652,137 @@ mod tests {
         assert_eq!(r.filtered, Some((10000, 0)));
         assert_eq!(r.scaled, vec![1]);
         assert!(ChunkRecordV2::decode(&b, S, 1, Some(4), 0).is_err());
+    }
+
+    #[test]
+    fn encode_huge_records() {
+        let h = HugeObject {
+            addr: 0x8c6,
+            len: 66045,
+            filter: None,
+            id: Some(1),
+        };
+        // the record of a 66045-byte attribute in libhdf5's attribute heap
+        let b = h.encode(1, S).unwrap();
+        assert_eq!(
+            b,
+            [
+                0xc6, 0x08, 0, 0, 0, 0, 0, 0, 0xfd, 0x01, 0x01, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,
+                0
+            ]
+        );
+        assert_eq!(HugeObject::decode(1, &b, S, 0).unwrap(), h);
+        assert_eq!(h.key(), RecordKey::HugeId(1));
+        assert!(h.encode(2, S).is_err());
+        assert!(h.encode(3, S).is_err());
+        let f = HugeObject {
+            addr: 0x2000,
+            len: 500,
+            filter: Some(HugeFilter {
+                mask: 1,
+                memory_size: 9000,
+            }),
+            id: None,
+        };
+        let b = f.encode(4, S).unwrap();
+        assert_eq!(b.len(), 28);
+        assert_eq!(HugeObject::decode(4, &b, S, 0).unwrap(), f);
+        assert_eq!(f.key(), RecordKey::HugeAddr(0x2000));
+    }
+
+    #[test]
+    fn encode_link_and_attribute_records() {
+        let id = [0, 1, 2, 3, 4, 5, 6];
+        let r = LinkNameRecord::new(b"g000", &id);
+        assert_eq!(r.hash, lookup3(b"g000", 0));
+        let b = r.encode();
+        assert_eq!(&b[..4], &r.hash.to_le_bytes());
+        assert_eq!(LinkNameRecord::decode(&b, 0).unwrap(), r);
+        let r = LinkOrderRecord {
+            order: 5,
+            heap_id: &id,
+        };
+        assert_eq!(r.encode(), [5, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(r.key(), RecordKey::Order(5));
+        let id = [0, 0x4f, 3, 0, 0, 0, 0x21, 0];
+        let r = AttributeNameRecord {
+            heap_id: &id,
+            flags: 0,
+            order: 0xffff,
+            hash: 0x0b0f_fa4e,
+        };
+        // a record of libhdf5's attribute name index
+        assert_eq!(
+            r.encode(),
+            [
+                0, 0x4f, 3, 0, 0, 0, 0x21, 0, 0, 0xff, 0xff, 0, 0, 0x4e, 0xfa, 0x0f, 0x0b
+            ]
+        );
+        assert_eq!(AttributeNameRecord::decode(&r.encode(), 0).unwrap(), r);
+        let n = AttributeNameRecord::new(b"a00", &id, 0, 0xffff);
+        assert_eq!(n.hash, lookup3(b"a00", 0));
+        let r = AttributeOrderRecord {
+            heap_id: &id,
+            flags: 2,
+            order: 3,
+        };
+        let b = r.encode();
+        assert_eq!(&b[8..], &[2, 3, 0, 0, 0]);
+        assert_eq!(AttributeOrderRecord::decode(&b, 0).unwrap(), r);
+        assert_eq!(r.key(), RecordKey::Order(3));
+    }
+
+    #[test]
+    fn encode_chunk_records() {
+        let r = ChunkRecordV2 {
+            addr: 0x3000,
+            filtered: None,
+            scaled: vec![2, 5],
+        };
+        let b = r.encode(S, None).unwrap();
+        let mut want = 0x3000u64.to_le_bytes().to_vec();
+        want.extend(2u64.to_le_bytes());
+        want.extend(5u64.to_le_bytes());
+        assert_eq!(b, want);
+        assert!(r.encode(S, Some(2)).is_err());
+        let r = ChunkRecordV2 {
+            addr: 0x3000,
+            filtered: Some((10000, 0)),
+            scaled: vec![1],
+        };
+        let b = r.encode(S, Some(3)).unwrap();
+        assert_eq!(&b[8..15], &[0x10, 0x27, 0, 0, 0, 0, 0]);
+        assert_eq!(ChunkRecordV2::decode(&b, S, 1, Some(3), 0).unwrap(), r);
+        // 10000 needs 2 bytes
+        assert!(r.encode(S, Some(1)).is_err());
+        assert!(r.encode(S, None).is_err());
+        assert_eq!(r.key(), RecordKey::Scaled(vec![1]));
+    }
+
+    #[test]
+    fn record_order() {
+        let mut recs = vec![
+            (RecordKey::Scaled(vec![1, 0]), vec![1]),
+            (RecordKey::Scaled(vec![0, 7]), vec![2]),
+            (RecordKey::Scaled(vec![0, 2]), vec![3]),
+        ];
+        sort_records(&mut recs);
+        let order: Vec<u8> = recs.iter().map(|r| r.1[0]).collect();
+        assert_eq!(order, [3, 2, 1]);
+        // names: by hash first, the name only on equal hashes
+        let (a, b) = (RecordKey::name(b"a00"), RecordKey::name(b"a01"));
+        let ha = lookup3(b"a00", 0);
+        let hb = lookup3(b"a01", 0);
+        assert_eq!(a.cmp(&b), ha.cmp(&hb));
+        let x = RecordKey::NameHash {
+            hash: 7,
+            name: b"b".to_vec(),
+        };
+        let y = RecordKey::NameHash {
+            hash: 7,
+            name: b"ab".to_vec(),
+        };
+        assert!(y < x);
+        assert!(RecordKey::Order(2) < RecordKey::Order(10));
     }
 }

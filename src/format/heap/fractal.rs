@@ -54,6 +54,17 @@
 //! into the huge-object v2 B-tree of `min(ID length - 1, 8)` bytes; the
 //! spec gives the key as L bytes, which would not fit the 7- and 8-byte IDs
 //! libhdf5 uses for link and attribute heaps.
+//!
+//! # Encoding
+//!
+//! [`encode_heap`] lays out a new heap from its objects in insertion order,
+//! placing them as libhdf5 does (best fit among the free space of existing
+//! blocks, else a new block in doubling-table order, the root growing from
+//! a direct block to an indirect block whose rows double), so that with
+//! the same addresses its blocks are libhdf5's byte for byte.
+//! [`HeapParams::links`] and [`HeapParams::attributes`] are libhdf5's
+//! parameters for dense links and attributes. Not written: a free-space
+//! manager (the header says none), filters.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -62,10 +73,11 @@ use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::format::FileCtx;
-use crate::format::btree_v2::BTreeV2;
-use crate::format::btree_v2::records::{HugeFilter, HugeObject};
+use crate::format::alloc::{Allocator, Blocks};
+use crate::format::btree_v2::records::{HugeFilter, HugeObject, RecordKey};
+use crate::format::btree_v2::{BTreeV2, BTreeV2Params, encode_tree};
 use crate::format::checksum;
-use crate::format::cursor::{Cursor, bytes_for, le_uint};
+use crate::format::cursor::{Cursor, Encoder, Sizes, bytes_for, le_uint};
 use crate::format::filter_pipeline::{self, FilterInfo, id as filter_id};
 
 /// Heap ID type codes (bits 4-5 of the first byte).
@@ -802,6 +814,737 @@ impl FractalHeap {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Encode side
+// ---------------------------------------------------------------------------
+
+/// Creation parameters of a fractal heap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapParams {
+    /// Length of heap IDs in bytes.
+    pub id_len: u16,
+    /// Objects larger than this are stored as huge objects.
+    pub max_managed_size: u32,
+    /// Columns of the doubling table (a power of two).
+    pub table_width: u16,
+    /// Size of the first direct blocks (a power of two).
+    pub start_block_size: u64,
+    /// Largest direct block (a power of two).
+    pub max_direct_size: u64,
+    /// log2 of the managed address space size.
+    pub max_heap_bits: u16,
+    /// Rows of the root indirect block when it is first made (0: as many
+    /// as the heap size allows).
+    pub start_root_rows: u16,
+    /// Direct blocks carry a checksum (header flag bit 1).
+    pub checksum_direct_blocks: bool,
+}
+
+impl HeapParams {
+    /// The heap libhdf5 makes for a group's dense links: 7-byte IDs,
+    /// objects of up to 4096 bytes managed, a doubling table 4 wide from
+    /// 512-byte blocks up to 64 KiB, a 32-bit address space, one root row
+    /// to start, checksummed direct blocks.
+    pub const fn links() -> HeapParams {
+        HeapParams {
+            id_len: 7,
+            max_managed_size: 4096,
+            table_width: 4,
+            start_block_size: 512,
+            max_direct_size: 65536,
+            max_heap_bits: 32,
+            start_root_rows: 1,
+            checksum_direct_blocks: true,
+        }
+    }
+
+    /// The heap libhdf5 makes for an object's dense attributes: as
+    /// [`HeapParams::links`] but with 8-byte IDs, 1024-byte first blocks
+    /// and a 40-bit address space.
+    pub const fn attributes() -> HeapParams {
+        HeapParams {
+            id_len: 8,
+            start_block_size: 1024,
+            max_heap_bits: 40,
+            ..HeapParams::links()
+        }
+    }
+}
+
+/// A fractal heap laid out by [`encode_heap`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeapImage {
+    /// Address of the heap header.
+    pub header: u64,
+    /// The heap ID of each object, in the order the objects were given.
+    pub ids: Vec<Vec<u8>>,
+    /// The blocks to write: header, direct blocks, huge objects, indirect
+    /// blocks, huge-object B-tree.
+    pub blocks: Blocks,
+}
+
+/// A direct block being filled.
+struct NewDirect {
+    offset: u64,
+    addr: u64,
+    data: Vec<u8>,
+}
+
+/// What an entry of an indirect block points at.
+#[derive(Debug, Clone, Copy)]
+enum Child {
+    Direct(usize),
+    Indirect(usize),
+}
+
+/// An indirect block being built.
+struct NewIndirect {
+    rows: u64,
+    /// Heap offset of the block's span.
+    offset: u64,
+    /// Address: taken when a child is made, at the end for the root.
+    addr: Option<u64>,
+    children: Vec<(u64, Child)>,
+}
+
+/// Free space the next managed object may take: room left in a direct
+/// block, or a whole direct block skipped by the doubling-table iterator
+/// and not made yet (`block`: its indirect block and entry).
+#[derive(Debug, Clone, Copy)]
+struct Section {
+    offset: u64,
+    size: u64,
+    block: Option<(usize, u64)>,
+}
+
+/// The state of a heap being built, mirroring libhdf5's allocation of
+/// managed space.
+struct Builder<'p> {
+    p: &'p HeapParams,
+    sizes: Sizes,
+    /// Bytes before the objects of a direct block.
+    overhead: u64,
+    offset_width: usize,
+    width: u64,
+    start_bits: u32,
+    first_row_bits: u32,
+    max_dblock_rows: u64,
+    max_root_rows: u64,
+    direct: Vec<NewDirect>,
+    /// Indirect blocks; the first is the root once the root is indirect.
+    indirect: Vec<NewIndirect>,
+    sections: Vec<Section>,
+    /// The doubling-table iterator: indirect blocks from the root down and
+    /// the next entry of each (empty while the root is not indirect).
+    iter: Vec<(usize, u64)>,
+    managed_objects: u64,
+    managed_bytes: u64,
+}
+
+impl Builder<'_> {
+    fn block_size(&self, row: u64) -> u64 {
+        if row == 0 {
+            self.p.start_block_size
+        } else {
+            self.p.start_block_size << (row - 1)
+        }
+    }
+
+    /// Room for objects in one block of `row`: a direct block's size less
+    /// its header, or for a row of child indirect blocks, the room of all
+    /// the direct blocks one child spans (as libhdf5 counts free space).
+    fn row_room(&self, row: u64) -> u64 {
+        if row < self.max_dblock_rows {
+            return self.block_size(row) - self.overhead;
+        }
+        let size = self.block_size(row);
+        let (mut span, mut room, mut r) = (0u64, 0u64, 0u64);
+        while span < size {
+            span += self.block_size(r) * self.width;
+            room += self.row_room(r) * self.width;
+            r += 1;
+        }
+        room
+    }
+
+    /// Offset of `row` from the start of its indirect block.
+    fn row_offset(&self, row: u64) -> u64 {
+        if row == 0 {
+            0
+        } else {
+            self.block_size(row) * self.width
+        }
+    }
+
+    /// Heap offset of entry `entry` of indirect block `ib`.
+    fn entry_offset(&self, ib: usize, entry: u64) -> u64 {
+        let (row, col) = (entry / self.width, entry % self.width);
+        self.indirect[ib].offset + self.row_offset(row) + col * self.block_size(row)
+    }
+
+    /// The row holding blocks of `size` bytes.
+    fn size_to_row(&self, size: u64) -> u64 {
+        if size <= self.p.start_block_size {
+            0
+        } else {
+            (size.trailing_zeros() - self.start_bits) as u64 + 1
+        }
+    }
+
+    /// Rows of an indirect block spanning `size` bytes.
+    fn size_to_rows(&self, size: u64) -> u64 {
+        size.trailing_zeros().saturating_sub(self.first_row_bits) as u64 + 1
+    }
+
+    /// Bytes of an indirect block of `rows` rows.
+    fn indirect_len(&self, rows: u64) -> u64 {
+        let o = self.sizes.offset as u64;
+        5 + o + self.offset_width as u64 + rows * self.width * o + 4
+    }
+
+    /// Makes a direct block, the root one (`None`) or entry `e` of
+    /// indirect block `ib`, and returns the index of the section of its
+    /// free space.
+    fn make_block(&mut self, at: Option<(usize, u64)>, alloc: &mut dyn Allocator) -> Result<usize> {
+        let (offset, size) = match at {
+            None => (0, self.p.start_block_size),
+            Some((ib, e)) => {
+                let row = e / self.width;
+                if row >= self.max_dblock_rows {
+                    return Err(Error::usage(
+                        "fractal heap encoding: a direct block in a row of indirect blocks",
+                    ));
+                }
+                (self.entry_offset(ib, e), self.block_size(row))
+            }
+        };
+        let addr = alloc.alloc(size);
+        self.direct.push(NewDirect {
+            offset,
+            addr,
+            data: vec![0; size as usize],
+        });
+        if let Some((ib, e)) = at {
+            let d = Child::Direct(self.direct.len() - 1);
+            self.indirect[ib].children.push((e, d));
+        }
+        self.sections.push(Section {
+            offset: offset + self.overhead,
+            size: size - self.overhead,
+            block: None,
+        });
+        Ok(self.sections.len() - 1)
+    }
+
+    /// Records entries `from..to` of indirect block `ib` (the iterator's)
+    /// as skipped: free space of direct blocks not made yet.
+    fn skip(&mut self, ib: usize, from: u64, to: u64) -> Result<()> {
+        for e in from..to {
+            let row = e / self.width;
+            if row >= self.max_dblock_rows {
+                return Err(Error::unsupported(
+                    "fractal heap encoding: an object that skips whole indirect blocks",
+                ));
+            }
+            self.sections.push(Section {
+                offset: self.entry_offset(ib, e),
+                size: self.block_size(row) - self.overhead,
+                block: Some((ib, e)),
+            });
+        }
+        if let Some(top) = self.iter.last_mut() {
+            top.1 = top.1.max(to);
+        }
+        Ok(())
+    }
+
+    /// Turns the root into an indirect block (the root direct block, if
+    /// any, becoming its entry 0), with enough rows for a block of `min`.
+    fn root_create(&mut self, min: u64) -> Result<()> {
+        let mut rows = if self.p.start_root_rows == 0 {
+            self.max_root_rows
+        } else {
+            self.p.start_root_rows as u64
+        };
+        rows = rows.max(1 + self.size_to_row(min));
+        let mut children = Vec::new();
+        if !self.direct.is_empty() {
+            children.push((0, Child::Direct(0)));
+        }
+        let have_direct = children.len() as u64;
+        self.indirect.push(NewIndirect {
+            rows,
+            offset: 0,
+            addr: None,
+            children,
+        });
+        self.iter = vec![(0, have_direct)];
+        if min > self.p.start_block_size {
+            self.skip(0, have_direct, (rows - 1) * self.width)?;
+        }
+        Ok(())
+    }
+
+    /// Doubles the rows of the root indirect block (the iterator at its
+    /// end), skipping to a row of blocks of at least `min` bytes.
+    fn root_double(&mut self, min: u64) -> Result<()> {
+        let rows = self.indirect[0].rows;
+        let next = rows * self.width;
+        let mut new_rows = (2 * rows).min(self.max_root_rows);
+        let mut to = next;
+        if min > self.block_size(rows) {
+            let min_row = self.size_to_row(min);
+            to = min_row * self.width;
+            new_rows = new_rows.max(min_row + 1);
+        }
+        self.indirect[0].rows = new_rows;
+        self.skip(0, next, to)
+    }
+
+    /// Moves the block iterator to a place for a direct block of at least
+    /// `min` bytes: growing the root, leaving a finished child indirect
+    /// block, making a new one.
+    fn update_iter(&mut self, min: u64, alloc: &mut dyn Allocator) -> Result<()> {
+        let Some(&(ib, e)) = self.iter.last() else {
+            return self.root_create(min);
+        };
+        let min_row = self.size_to_row(min);
+        let rows = self.indirect[ib].rows;
+        if min_row > e / self.width && e / self.width < rows {
+            self.skip(ib, e, min_row.min(rows) * self.width)?;
+        }
+        loop {
+            let mut walked = false;
+            while let Some(&(ib, e)) = self.iter.last()
+                && e / self.width >= self.indirect[ib].rows
+            {
+                if self.iter.len() == 1 {
+                    if self.indirect[0].rows >= self.max_root_rows {
+                        return Err(Error::unsupported(
+                            "fractal heap encoding: the heap's address space is full",
+                        ));
+                    }
+                    self.root_double(min)?;
+                } else {
+                    self.iter.pop();
+                    if let Some(top) = self.iter.last_mut() {
+                        top.1 += 1;
+                    }
+                }
+                walked = true;
+            }
+            let Some(&(ib, e)) = self.iter.last() else {
+                break;
+            };
+            let row = e / self.width;
+            if row >= self.max_dblock_rows {
+                let rows = self.size_to_rows(self.block_size(row));
+                if self.block_size(rows - 1) < min {
+                    return Err(Error::unsupported(
+                        "fractal heap encoding: an object that skips whole indirect blocks",
+                    ));
+                }
+                let offset = self.entry_offset(ib, e);
+                let addr = alloc.alloc(self.indirect_len(rows));
+                self.indirect.push(NewIndirect {
+                    rows,
+                    offset,
+                    addr: Some(addr),
+                    children: Vec::new(),
+                });
+                let child = self.indirect.len() - 1;
+                self.indirect[ib].children.push((e, Child::Indirect(child)));
+                self.iter.push((child, 0));
+                if min > self.p.start_block_size {
+                    self.skip(child, 0, self.width * min_row)?;
+                }
+                walked = true;
+            }
+            if !walked {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes a new direct block for an object of `len` bytes, as libhdf5
+    /// does when no free space fits it; returns its section.
+    fn new_block(&mut self, len: u64, alloc: &mut dyn Allocator) -> Result<usize> {
+        let start = self.p.start_block_size;
+        let mut min = if len < start {
+            start
+        } else {
+            1u64 << (64 - len.leading_zeros())
+        };
+        if min < self.overhead + len {
+            min *= 2;
+        }
+        if min > self.p.max_direct_size {
+            return Err(Error::usage(format!(
+                "fractal heap encoding: a managed object of {len} bytes does not fit a direct \
+                 block of at most {} bytes",
+                self.p.max_direct_size
+            )));
+        }
+        if self.indirect.is_empty() && self.direct.is_empty() && min == start {
+            return self.make_block(None, alloc);
+        }
+        self.update_iter(min, alloc)?;
+        let at = self
+            .iter
+            .last_mut()
+            .map(|top| {
+                let at = *top;
+                top.1 += 1;
+                at
+            })
+            .ok_or_else(|| Error::usage("fractal heap encoding: no block iterator"))?;
+        self.make_block(Some(at), alloc)
+    }
+
+    /// Places a managed object and returns its heap offset.
+    fn managed(&mut self, obj: &[u8], alloc: &mut dyn Allocator) -> Result<u64> {
+        let len = obj.len() as u64;
+        // best fit: the smallest section that holds the object, the lowest
+        // offset among equals
+        let best = self
+            .sections
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.size >= len)
+            .min_by_key(|(_, s)| (s.size, s.offset))
+            .map(|(i, _)| i);
+        let mut i = match best {
+            Some(i) => i,
+            None => self.new_block(len, alloc)?,
+        };
+        if let Some(at) = self.sections[i].block {
+            self.sections.swap_remove(i);
+            i = self.make_block(Some(at), alloc)?;
+        }
+        let s = self.sections[i];
+        let block = self
+            .direct
+            .iter_mut()
+            .find(|b| b.offset <= s.offset && s.offset < b.offset + b.data.len() as u64)
+            .ok_or_else(|| Error::usage("fractal heap encoding: free space outside any block"))?;
+        let at = (s.offset - block.offset) as usize;
+        block.data[at..at + obj.len()].copy_from_slice(obj);
+        if s.size == len {
+            self.sections.swap_remove(i);
+        } else {
+            self.sections[i].offset += len;
+            self.sections[i].size -= len;
+        }
+        self.managed_objects += 1;
+        self.managed_bytes += len;
+        Ok(s.offset)
+    }
+
+    /// Encodes indirect block `ib`, whose address is known.
+    fn encode_indirect(&self, ib: usize, header: u64) -> Vec<u8> {
+        let b = &self.indirect[ib];
+        let mut e = Encoder::new(self.sizes);
+        e.bytes(b"FHIB")
+            .u8(0)
+            .address(Some(header))
+            .uint(b.offset, self.offset_width);
+        for entry in 0..b.rows * self.width {
+            let a = b
+                .children
+                .iter()
+                .find(|c| c.0 == entry)
+                .and_then(|c| match c.1 {
+                    Child::Direct(d) => Some(self.direct[d].addr),
+                    Child::Indirect(i) => self.indirect[i].addr,
+                });
+            e.address(a);
+        }
+        let mut bytes = e.into_bytes();
+        let s = checksum::lookup3(&bytes, 0);
+        bytes.extend_from_slice(&s.to_le_bytes());
+        bytes
+    }
+}
+
+/// Lays out a fractal heap holding `objects`, inserted in the order given,
+/// as libhdf5 fills a new heap:
+///
+/// - objects larger than the max managed size are huge objects, stored
+///   each in its own block and indexed by a v2 B-tree (type 1, keys 1, 2,
+///   ... when the IDs are too short for an address and a length, else
+///   type 3 with the address and length in the ID);
+/// - objects that fit the heap ID after its first byte are tiny (not for
+///   libhdf5's link and attribute heaps, whose objects are longer);
+/// - the others are managed: each goes to the smallest free space that
+///   holds it (lowest heap offset among equals), else to a new direct
+///   block: the first block is the root direct block; then the root
+///   becomes an indirect block of `start_root_rows` rows and blocks are
+///   made in doubling-table order, skipping blocks too small for the
+///   object (their space stays free for later objects), doubling the
+///   root's rows when it is full, and descending into child indirect
+///   blocks in the rows past the largest direct blocks.
+///
+/// Space is taken from `alloc` for the header first, then, as the objects
+/// are placed, for each child indirect block, direct block and huge
+/// object when it is made, then for the root indirect block, then for the
+/// huge-object B-tree (header, nodes).
+///
+/// The header's free-space manager address is left undefined: libhdf5
+/// rebuilds nothing from it and starts a new manager when the heap next
+/// gets an object (the free space recorded in blocks written here is then
+/// not reused).
+///
+/// # Errors
+///
+/// A usage error for parameters that cannot describe a heap, an empty
+/// object, or an object that fits no block; an unsupported error when the
+/// heap's address space is full, or for an object that would skip whole
+/// child indirect blocks (whose direct blocks are all too small for it:
+/// not with libhdf5's link and attribute parameters).
+pub fn encode_heap<T: AsRef<[u8]>>(
+    params: &HeapParams,
+    objects: &[T],
+    sizes: Sizes,
+    alloc: &mut dyn Allocator,
+) -> Result<HeapImage> {
+    let p = params;
+    let bad = |what: &str| Error::usage(format!("fractal heap parameters: {what}"));
+    let pow2 = |v: u64| v != 0 && v.is_power_of_two();
+    if !pow2(p.table_width as u64) || !pow2(p.start_block_size) || !pow2(p.max_direct_size) {
+        return Err(bad("table width and block sizes must be powers of two"));
+    }
+    let start_bits = p.start_block_size.trailing_zeros();
+    let direct_bits = p.max_direct_size.trailing_zeros();
+    let first_row_bits = start_bits + (p.table_width as u64).trailing_zeros();
+    if direct_bits < start_bits
+        || p.max_heap_bits as u32 > 64
+        || (p.max_heap_bits as u32) < first_row_bits
+        || direct_bits >= p.max_heap_bits as u32
+    {
+        return Err(bad("block sizes do not fit the heap size"));
+    }
+    let offset_width = (p.max_heap_bits as usize).div_ceil(8);
+    let length_width = bytes_for(p.max_direct_size.min(p.max_managed_size as u64));
+    if (p.id_len as usize) < 1 + offset_width + length_width {
+        return Err(bad("heap IDs too short for managed objects"));
+    }
+    let sum = if p.checksum_direct_blocks { 4 } else { 0 };
+    let overhead = 5 + sizes.offset as u64 + offset_width as u64 + sum;
+    if p.start_block_size <= overhead {
+        return Err(bad("starting block smaller than a block header"));
+    }
+    let o = sizes.offset as usize;
+    let l = sizes.length as usize;
+    let id_len = p.id_len as usize;
+    let huge_direct = id_len > o + l;
+    let huge_key_len = (id_len - 1).min(8);
+    let (tiny_max, tiny_extended) = if p.id_len > TINY_SHORT_MAX_ID {
+        ((id_len - 2).min(4096), true)
+    } else {
+        ((id_len - 1).min(16), false)
+    };
+
+    let header_len = encode_heap_header(p, &HeapCounts::default(), sizes).len() as u64;
+    let header = alloc.alloc(header_len);
+    let mut b = Builder {
+        p,
+        sizes,
+        overhead,
+        offset_width,
+        width: p.table_width as u64,
+        start_bits,
+        first_row_bits,
+        max_dblock_rows: (direct_bits - start_bits + 2) as u64,
+        max_root_rows: (p.max_heap_bits as u32 - first_row_bits + 1) as u64,
+        direct: Vec::new(),
+        indirect: Vec::new(),
+        sections: Vec::new(),
+        iter: Vec::new(),
+        managed_objects: 0,
+        managed_bytes: 0,
+    };
+    let mut ids = Vec::with_capacity(objects.len());
+    let mut huge_blocks = Blocks::new();
+    let mut huge: Vec<(RecordKey, Vec<u8>)> = Vec::new();
+    let mut counts = HeapCounts::default();
+    for obj in objects {
+        let obj = obj.as_ref();
+        let len = obj.len() as u64;
+        let mut id = Vec::with_capacity(id_len);
+        if obj.is_empty() {
+            return Err(Error::usage("fractal heap encoding: empty object"));
+        } else if len > p.max_managed_size as u64 {
+            let addr = alloc.alloc(len);
+            huge_blocks.push((addr, obj.to_vec()));
+            counts.huge_objects += 1;
+            counts.huge_size += len;
+            id.push(ID_HUGE << 4);
+            let rec = if huge_direct {
+                id.extend_from_slice(&addr.to_le_bytes()[..o]);
+                id.extend_from_slice(&len.to_le_bytes()[..l]);
+                HugeObject {
+                    addr,
+                    len,
+                    filter: None,
+                    id: None,
+                }
+            } else {
+                counts.next_huge_id += 1;
+                let key = counts.next_huge_id;
+                if huge_key_len < 8 && key >> (8 * huge_key_len) != 0 {
+                    return Err(Error::unsupported(
+                        "fractal heap encoding: huge object IDs wrap around",
+                    ));
+                }
+                id.extend_from_slice(&key.to_le_bytes()[..huge_key_len]);
+                HugeObject {
+                    addr,
+                    len,
+                    filter: None,
+                    id: Some(key),
+                }
+            };
+            let t = if huge_direct { 3 } else { 1 };
+            huge.push((rec.key(), rec.encode(t, sizes)?));
+        } else if obj.len() <= tiny_max {
+            let n = obj.len() - 1;
+            if tiny_extended {
+                id.push(ID_TINY << 4 | ((n >> 8) & 0x0f) as u8);
+                id.push(n as u8);
+            } else {
+                id.push(ID_TINY << 4 | n as u8);
+            }
+            id.extend_from_slice(obj);
+            counts.tiny_objects += 1;
+            counts.tiny_size += len;
+        } else {
+            let off = b.managed(obj, alloc)?;
+            id.push(ID_MANAGED << 4);
+            id.extend_from_slice(&off.to_le_bytes()[..offset_width]);
+            id.extend_from_slice(&len.to_le_bytes()[..length_width]);
+        }
+        id.resize(id_len, 0);
+        ids.push(id);
+    }
+
+    let mut blocks = Blocks::new();
+    counts.managed_objects = b.managed_objects;
+    counts.alloc_managed = b.direct.iter().map(|d| d.data.len() as u64).sum();
+    if b.indirect.is_empty() {
+        if let Some(d) = b.direct.first() {
+            counts.root = Some(d.addr);
+            counts.managed_space = p.start_block_size;
+            counts.free_space = p.start_block_size - overhead - b.managed_bytes;
+        }
+    } else {
+        let rows = b.indirect[0].rows;
+        let root = alloc.alloc(b.indirect_len(rows));
+        b.indirect[0].addr = Some(root);
+        for ib in 0..b.indirect.len() {
+            if let Some(addr) = b.indirect[ib].addr {
+                blocks.push((addr, b.encode_indirect(ib, header)));
+            }
+        }
+        counts.root = Some(root);
+        counts.root_rows = rows as u16;
+        counts.managed_space = b.row_offset(rows);
+        counts.iterator_offset = b.iter.last().map_or(0, |&(ib, e)| b.entry_offset(ib, e));
+        let room: u64 = (0..rows).map(|r| b.width * b.row_room(r)).sum();
+        counts.free_space = room - b.managed_bytes;
+    }
+    // direct blocks: prefix, objects, checksum over the whole block
+    let mut direct_blocks = Blocks::new();
+    for d in &mut b.direct {
+        let mut e = Encoder::new(sizes);
+        e.bytes(b"FHDB")
+            .u8(0)
+            .address(Some(header))
+            .uint(d.offset, offset_width);
+        let at = e.position();
+        let prefix = e.into_bytes();
+        d.data[..prefix.len()].copy_from_slice(&prefix);
+        if p.checksum_direct_blocks {
+            let s = checksum::lookup3(&d.data, 0);
+            d.data[at..at + 4].copy_from_slice(&s.to_le_bytes());
+        }
+        direct_blocks.push((d.addr, std::mem::take(&mut d.data)));
+    }
+    if !huge.is_empty() {
+        let params = if huge_direct {
+            BTreeV2Params::huge_objects_direct(sizes)
+        } else {
+            BTreeV2Params::huge_objects(sizes)
+        };
+        let (bt, bt_blocks) = encode_tree(&params, &huge, sizes, alloc)?;
+        counts.huge_btree = Some(bt);
+        blocks.extend(bt_blocks);
+    }
+    let mut out = vec![(header, encode_heap_header(p, &counts, sizes))];
+    out.extend(direct_blocks);
+    out.extend(huge_blocks);
+    out.extend(blocks);
+    Ok(HeapImage {
+        header,
+        ids,
+        blocks: out,
+    })
+}
+
+/// The counters and addresses of a heap header that follow from its
+/// content.
+#[derive(Debug, Default)]
+struct HeapCounts {
+    next_huge_id: u64,
+    huge_btree: Option<u64>,
+    free_space: u64,
+    managed_space: u64,
+    alloc_managed: u64,
+    iterator_offset: u64,
+    managed_objects: u64,
+    huge_size: u64,
+    huge_objects: u64,
+    tiny_size: u64,
+    tiny_objects: u64,
+    root: Option<u64>,
+    root_rows: u16,
+}
+
+/// Encodes a heap header (no filters, no free-space manager).
+fn encode_heap_header(p: &HeapParams, c: &HeapCounts, sizes: Sizes) -> Vec<u8> {
+    let flags = if p.checksum_direct_blocks { 0x02 } else { 0 };
+    let mut e = Encoder::new(sizes);
+    e.bytes(b"FRHP")
+        .u8(0)
+        .u16(p.id_len)
+        .u16(0)
+        .u8(flags)
+        .u32(p.max_managed_size)
+        .length(c.next_huge_id)
+        .address(c.huge_btree)
+        .length(c.free_space)
+        .address(None)
+        .length(c.managed_space)
+        .length(c.alloc_managed)
+        .length(c.iterator_offset)
+        .length(c.managed_objects)
+        .length(c.huge_size)
+        .length(c.huge_objects)
+        .length(c.tiny_size)
+        .length(c.tiny_objects)
+        .u16(p.table_width)
+        .length(p.start_block_size)
+        .length(p.max_direct_size)
+        .u16(p.max_heap_bits)
+        .u16(p.start_root_rows)
+        .address(c.root)
+        .u16(c.root_rows);
+    let mut h = e.into_bytes();
+    let s = checksum::lookup3(&h, 0);
+    h.extend_from_slice(&s.to_le_bytes());
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1411,5 +2154,255 @@ mod tests {
         let heap = FractalHeap::read(&c, 0).unwrap();
         let e = heap.object(&c, &managed_id(19, 1)).unwrap_err();
         assert!(e.to_string().contains("expected 64"), "{e}");
+    }
+
+    use crate::format::alloc::{Bump, apply};
+
+    fn small_params() -> HeapParams {
+        HeapParams {
+            id_len: 4,
+            max_managed_size: 100,
+            table_width: 2,
+            start_block_size: 64,
+            max_direct_size: 128,
+            max_heap_bits: 16,
+            start_root_rows: 1,
+            checksum_direct_blocks: true,
+        }
+    }
+
+    /// Encodes `objects`, reads the heap back and checks every object.
+    fn round_trip(p: &HeapParams, objects: &[Vec<u8>]) -> (Vec<u8>, FractalHeap, HeapImage) {
+        let mut a = Bump { next: 0 };
+        let img = encode_heap(p, objects, Sizes::DEFAULT, &mut a).unwrap();
+        let mut f = Vec::new();
+        apply(&mut f, &img.blocks);
+        let c = ctx(&f);
+        let heap = FractalHeap::read(&c, img.header).unwrap();
+        assert_eq!(img.ids.len(), objects.len());
+        for (id, o) in img.ids.iter().zip(objects) {
+            assert_eq!(id.len(), p.id_len as usize);
+            assert_eq!(&*heap.object(&c, id).unwrap(), &o[..], "{id:?}");
+        }
+        (f, heap, img)
+    }
+
+    #[test]
+    fn encode_root_direct_block_bytes() {
+        let p = small_params();
+        let objs = [b"hello".to_vec(), b"world!".to_vec()];
+        let (f, heap, img) = round_trip(&p, &objs);
+        assert_eq!(
+            img.ids,
+            vec![managed_id(19, 5).to_vec(), managed_id(24, 6).to_vec()]
+        );
+        let hlen = img.blocks[0].1.len() as u64;
+        assert_eq!(heap.root, Some(hlen));
+        let want = dblock(0, 0, 64, true, &[(19, b"hello"), (24, b"world!")]);
+        assert_eq!(img.blocks[1], (hlen, want.clone()));
+        assert_eq!(&f[hlen as usize..], &want[..]);
+        assert_eq!(heap.root_rows, 0);
+        assert_eq!((heap.managed_space, heap.allocated_managed_space), (64, 64));
+        assert_eq!((heap.iterator_offset, heap.managed_objects), (0, 2));
+        assert_eq!(heap.free_space, 64 - 19 - 11);
+        assert_eq!(heap.free_space_manager, None);
+        assert_eq!(heap.huge_btree, None);
+        // the header, field by field
+        let h = &img.blocks[0].1;
+        assert_eq!(
+            &h[..16],
+            b"FRHP\x00\x04\x00\x00\x00\x02\x64\x00\x00\x00\x00\x00"
+        );
+        assert_eq!(hlen, 14 + 12 * 8 + 2 + 16 + 2 + 2 + 8 + 2 + 4);
+    }
+
+    #[test]
+    fn encode_empty_heap() {
+        let p = HeapParams::links();
+        let (_, heap, img) = round_trip(&p, &[]);
+        assert_eq!(img.blocks.len(), 1);
+        assert_eq!(heap.root, None);
+        assert_eq!((heap.managed_space, heap.free_space), (0, 0));
+        assert_eq!(
+            (heap.id_len, heap.table_width, heap.start_block_size),
+            (7, 4, 512)
+        );
+        assert_eq!((heap.max_heap_bits, heap.max_managed_size), (32, 4096));
+    }
+
+    #[test]
+    fn encode_grows_the_root_indirect_block() {
+        // 20-byte objects: two per 64-byte block (19-byte prefix, 45
+        // bytes of room), five per 128-byte block of row 2
+        let p = small_params();
+        let objs: Vec<Vec<u8>> = (0..14u8).map(|i| vec![i + 1; 20]).collect();
+        let (_, heap, img) = round_trip(&p, &objs);
+        // 1 root row (2 blocks), doubled to 2, then to 4: rows 0-2 direct
+        // (3 direct rows at most), row 3 for child indirect blocks
+        assert_eq!(heap.root_rows, 4);
+        assert_eq!(heap.managed_space, 1024);
+        assert_eq!(heap.allocated_managed_space, 4 * 64 + 2 * 128);
+        assert_eq!(heap.iterator_offset, 512);
+        // free space counts row 3 too: two children, each spanning two
+        // rows of two 64-byte blocks
+        let row3 = 2 * (2 * 45 + 2 * 45);
+        assert_eq!(heap.free_space, 2 * 45 + 2 * 45 + 2 * 109 + row3 - 14 * 20);
+        let offsets: Vec<u16> = img
+            .ids
+            .iter()
+            .map(|id| u16::from_le_bytes([id[1], id[2]]))
+            .collect();
+        assert_eq!(
+            offsets,
+            [
+                19, 39, 83, 103, 147, 167, 211, 231, 275, 295, 315, 335, 355, 403
+            ]
+        );
+        // the root indirect block: 6 direct entries, 2 indirect
+        let root = img
+            .blocks
+            .iter()
+            .find(|b| b.1.starts_with(b"FHIB"))
+            .unwrap();
+        assert_eq!(root.1.len(), 4 + 1 + 8 + 2 + 8 * 8 + 4);
+        assert_eq!(&root.1[15 + 6 * 8..15 + 8 * 8], &[0xff; 16]);
+    }
+
+    #[test]
+    fn encode_skips_blocks_too_small_and_fills_them_later() {
+        // a 90-byte object needs a 128-byte block: the root starts with 3
+        // rows and blocks 0-3 (64 bytes) are skipped; the small objects
+        // after it fill them in order
+        let p = small_params();
+        let objs = vec![vec![7u8; 90], vec![1; 40], vec![2; 40], vec![3; 5]];
+        let (_, heap, img) = round_trip(&p, &objs);
+        assert_eq!(heap.root_rows, 3);
+        let offsets: Vec<u16> = img
+            .ids
+            .iter()
+            .map(|id| u16::from_le_bytes([id[1], id[2]]))
+            .collect();
+        // the 5-byte object goes to the block with the least room left
+        // that holds it: the 128-byte block has 19, the first 64-byte
+        // block 5
+        assert_eq!(offsets, [256 + 19, 19, 64 + 19, 59]);
+        assert_eq!(heap.iterator_offset, 256 + 128);
+        assert_eq!(heap.allocated_managed_space, 128 + 64 + 64);
+    }
+
+    #[test]
+    fn encode_huge_and_tiny_objects() {
+        let p = HeapParams::links();
+        let mut objs: Vec<Vec<u8>> = (0..50u32)
+            .map(|i| format!("object {i} {}", "x".repeat(i as usize * 3)).into_bytes())
+            .collect();
+        objs.insert(10, vec![0xab; 5000]);
+        objs.push(vec![0xcd; 70000]);
+        let (_, heap, img) = round_trip(&p, &objs);
+        assert_eq!((heap.huge_objects, heap.huge_size), (2, 75000));
+        assert_eq!(heap.next_huge_id, 2);
+        assert_eq!(&img.ids[10], &[0x10, 1, 0, 0, 0, 0, 0]);
+        assert_eq!(&img.ids[51], &[0x10, 2, 0, 0, 0, 0, 0]);
+        assert!(heap.huge_btree.is_some());
+        // IDs of 17 bytes hold a huge object's address and length
+        let p17 = HeapParams {
+            id_len: 17,
+            ..HeapParams::links()
+        };
+        let objs = vec![
+            vec![1u8; 5000],
+            b"0123456789abcdef".to_vec(),
+            b"0123456789abcdefg".to_vec(),
+        ];
+        let (_, heap, img) = round_trip(&p17, &objs);
+        assert_eq!(img.ids[0][0], 0x10);
+        assert_eq!(heap.huge_objects, 1);
+        // a 16-byte object is tiny, a 17-byte one managed
+        assert_eq!(img.ids[1][0], 0x2f);
+        assert_eq!(&img.ids[1][1..], b"0123456789abcdef");
+        assert_eq!(img.ids[2][0], 0x00);
+        assert_eq!(
+            (heap.tiny_objects, heap.tiny_size, heap.managed_objects),
+            (1, 16, 1)
+        );
+        // extended tiny IDs
+        let p20 = HeapParams {
+            id_len: 20,
+            ..HeapParams::links()
+        };
+        let objs = vec![b"0123456789abcdefgh".to_vec(), b"x".to_vec()];
+        let (_, _, img) = round_trip(&p20, &objs);
+        assert_eq!(&img.ids[0][..2], &[0x20, 17]);
+        assert_eq!(&img.ids[1][..3], &[0x20, 0, b'x']);
+    }
+
+    #[test]
+    fn encode_many_objects_round_trip() {
+        let mut s = 7u64;
+        let objs: Vec<Vec<u8>> = (0..3000u32)
+            .map(|i| {
+                let n = 8 + (crate::format::btree_v2::tests::noise(&mut s) % 60) as usize;
+                let mut o = i.to_le_bytes().to_vec();
+                o.resize(n, (i % 251) as u8);
+                o
+            })
+            .collect();
+        for p in [HeapParams::links(), HeapParams::attributes()] {
+            let (_, heap, _) = round_trip(&p, &objs);
+            assert_eq!(heap.managed_objects, 3000);
+            assert!(heap.root_rows >= 4);
+        }
+    }
+
+    #[test]
+    fn encode_child_indirect_blocks() {
+        // 3 rows of direct blocks; root row 3 holds children of 2 rows,
+        // row 4 of 3 rows, row 5 of 4 rows (its row 3 holding
+        // grandchildren)
+        let p = small_params();
+        let mut s = 99u64;
+        let objs: Vec<Vec<u8>> = (0..300u32)
+            .map(|i| {
+                let n = 10 + (crate::format::btree_v2::tests::noise(&mut s) % 36) as usize;
+                let mut o = i.to_le_bytes().to_vec();
+                o.resize(n, i as u8);
+                o
+            })
+            .collect();
+        let (f, heap, img) = round_trip(&p, &objs);
+        assert!(heap.root_rows >= 6, "{}", heap.root_rows);
+        let iblocks: Vec<&(u64, Vec<u8>)> = img
+            .blocks
+            .iter()
+            .filter(|b| b.1.starts_with(b"FHIB"))
+            .collect();
+        assert!(iblocks.len() > 4);
+        // every direct block's offset is within the managed space
+        let c = ctx(&f);
+        for b in img.blocks.iter().filter(|b| b.1.starts_with(b"FHDB")) {
+            let off = u16::from_le_bytes([b.1[13], b.1[14]]) as u64;
+            assert!(off + b.1.len() as u64 <= heap.managed_space);
+        }
+        assert_eq!(heap.managed_objects, 300);
+        assert!(heap.object(&c, &img.ids[299]).is_ok());
+    }
+
+    #[test]
+    fn encode_rejects_what_it_cannot_lay_out() {
+        let mut a = Bump { next: 0 };
+        let p = small_params();
+        let empty: [&[u8]; 1] = [b""];
+        assert!(encode_heap(&p, &empty, Sizes::DEFAULT, &mut a).is_err());
+        // a 16-bit heap holds 64 KiB
+        let many: Vec<Vec<u8>> = (0..2000).map(|_| vec![1u8; 40]).collect();
+        let e = encode_heap(&p, &many, Sizes::DEFAULT, &mut a).unwrap_err();
+        assert!(matches!(e, Error::Unsupported(_)), "{e}");
+        let bad = HeapParams {
+            table_width: 3,
+            ..p
+        };
+        assert!(encode_heap::<&[u8]>(&bad, &[], Sizes::DEFAULT, &mut a).is_err());
+        let short = HeapParams { id_len: 3, ..p };
+        assert!(encode_heap::<&[u8]>(&short, &[], Sizes::DEFAULT, &mut a).is_err());
     }
 }
