@@ -327,6 +327,17 @@ fn tracked(b: &mut Batch, dir: &Path, f: Format) {
     d.write_attr("z", &3i64).unwrap();
     file.write_attr("q", &1i64).unwrap();
     file.link_hard("/d", "a/d_again").unwrap();
+    // dense storage: many links, many attributes, a large attribute
+    let many = file.create_group("many").unwrap();
+    for i in 0..30 {
+        many.create_group(&format!("m{:02}", 29 - i)).unwrap();
+        many.write_attr(&format!("a{:02}", 29 - i), &{ i }).unwrap();
+    }
+    many.write_attr(
+        "big",
+        &(0..12800).map(|i| i as f64 * 0.5).collect::<Vec<_>>(),
+    )
+    .unwrap();
     file.close().unwrap();
     let py = format!(
         r#"
@@ -341,6 +352,11 @@ try:
     d.attrs["z"] = 3
     f.attrs["q"] = 1
     f["a/d_again"] = f["d"]
+    many = f.create_group("many")
+    for i in range(30):
+        many.create_group("m%02d" % (29 - i))
+        many.attrs["a%02d" % (29 - i)] = np.int32(i)
+    many.attrs["big"] = np.arange(12800) * 0.5
     f.close()
 finally:
     h5py.get_config().track_order = False
@@ -356,10 +372,13 @@ finally:
     b.check(
         r#"
 f = h5py.File(p, "r")
-assert list(f) == ["b", "a", "d"], list(f)
+assert list(f) == ["b", "a", "d", "many"], list(f)
 assert list(f["d"].attrs) == ["y", "z"], list(f["d"].attrs)
 assert f["d"].attrs["z"] == 3
 assert f["a/d_again"] == f["d"]
+assert list(f["many"]) == ["m%02d" % (29 - i) for i in range(30)], list(f["many"])
+assert list(f["many"].attrs)[:30] == ["a%02d" % (29 - i) for i in range(30)]
+assert (f["many"].attrs["big"] == np.arange(12800) * 0.5).all()
 "#,
     );
 }

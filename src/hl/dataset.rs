@@ -160,6 +160,11 @@ impl Dataset {
         }
     }
 
+    /// True when the elements live in external raw data files.
+    pub(crate) fn is_external(&self) -> bool {
+        self.meta.external.is_some()
+    }
+
     /// For a dataset of a file being written: the dataset as the file
     /// holds it now, when this handle is out of date.
     fn refreshed(&self) -> Result<Option<Dataset>> {

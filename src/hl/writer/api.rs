@@ -301,7 +301,7 @@ pub(crate) fn choose_index(
     } else if unlimited == 1 {
         IndexChoice::ExtensibleArray
     } else {
-        IndexChoice::BTreeV1
+        IndexChoice::BTreeV2
     }
 }
 

@@ -10,12 +10,13 @@
 
 use std::collections::HashMap;
 
-use super::model::{Attr, ChunkLoc, ChunkedM, DatasetM, Kind, LayoutM};
+use super::model::{Attr, ChunkLoc, ChunkedM, DatasetM, IndexChoice, Kind, LayoutM};
 use super::{State, Writer};
 use crate::array::selection::Selection;
 use crate::error::{Error, Result};
 use crate::format::dataspace::{Dataspace, SpaceKind};
 use crate::format::datatype::Datatype;
+use crate::format::layout::ChunkIndexKind;
 use crate::format::layout::Layout;
 use crate::format::link::LinkTarget;
 use crate::format::object_header::msg;
@@ -76,10 +77,7 @@ fn copy_region_refs(
 ) -> Result<Option<Vec<u8>>> {
     let sizes = st.opts.sizes();
     let o = sizes.offset as usize;
-    let src_o = {
-        let s = src.inner.sb.sizes.offset as usize;
-        s
-    };
+    let src_o = { src.inner.sb.sizes.offset as usize };
     let es = src_o + 4;
     let mut out = Vec::with_capacity(raw.len() / es.max(1) * (o + 4));
     for e in raw.chunks_exact(es) {
@@ -115,6 +113,54 @@ fn is_region_ref(dt: &Datatype) -> bool {
             ..
         }
     )
+}
+
+/// `dt` with the sizes this writer gives what holds file addresses
+/// (8-byte offsets): variable-length elements 16 bytes, object references
+/// 8, region references 12; compound members after a resized one move by
+/// the difference.
+fn with_writer_sizes(dt: &Datatype) -> Datatype {
+    match dt {
+        Datatype::VarLen { base, .. } => Datatype::VarLen {
+            base: Box::new(with_writer_sizes(base)),
+            size: 16,
+        },
+        Datatype::VarLenString { pad, cset, .. } => Datatype::VarLenString {
+            pad: *pad,
+            cset: *cset,
+            size: 16,
+        },
+        Datatype::Reference { kind, .. } => Datatype::Reference {
+            kind: *kind,
+            size: match kind {
+                crate::format::datatype::ReferenceKind::Object => 8,
+                crate::format::datatype::ReferenceKind::Region => 12,
+                crate::format::datatype::ReferenceKind::Revised => dt.size() as u32,
+            },
+        },
+        Datatype::Array { dims, base } => Datatype::Array {
+            dims: dims.clone(),
+            base: Box::new(with_writer_sizes(base)),
+        },
+        Datatype::Compound { members, size } => {
+            let mut order: Vec<usize> = (0..members.len()).collect();
+            order.sort_by_key(|&i| members[i].offset);
+            let mut out = members.clone();
+            let mut shift: i64 = 0;
+            for i in order {
+                let m = &members[i];
+                let t = with_writer_sizes(&m.dtype);
+                out[i].offset = (i64::from(m.offset) + shift) as u32;
+                shift += t.size() as i64 - m.dtype.size() as i64;
+                out[i].dtype = t;
+            }
+            Datatype::Compound {
+                members: out,
+                size: (i64::from(*size) + shift) as u32,
+            }
+        }
+        other => other.clone(),
+    }
 }
 
 struct Copier<'a> {
@@ -178,7 +224,7 @@ impl Copier<'_> {
     /// A new dataset with `d`'s type, shape, layout, filters and fill
     /// value, not yet written.
     fn dataset_shell(&mut self, st: &mut State, d: &Dataset, path: &str) -> Result<u64> {
-        let dtype = d.dtype().clone();
+        let dtype = with_writer_sizes(d.dtype());
         let space = d.space();
         let latest = st.opts.latest();
         let mut fill = d.fill_value().clone();
@@ -189,7 +235,32 @@ impl Copier<'_> {
             Layout::Compact { .. } => LayoutM::Compact(Vec::new()),
             Layout::Chunked(cl) => {
                 let shape = space.dims.clone();
-                let index = super::api::choose_index(latest, &shape, &space.max_dims, &cl.dims);
+                let chosen = super::api::choose_index(latest, &shape, &space.max_dims, &cl.dims);
+                // keep the original's kind of index where this format has it
+                let index = match (&cl.index, latest) {
+                    (_, false) => IndexChoice::BTreeV1,
+                    (ChunkIndexKind::BTreeV1, true) => IndexChoice::BTreeV1,
+                    (ChunkIndexKind::Single { .. }, true) if chosen == IndexChoice::Single => {
+                        IndexChoice::Single
+                    }
+                    (ChunkIndexKind::Implicit, true)
+                        if d.filters().is_empty() && space.max_dims.iter().all(Option::is_some) =>
+                    {
+                        IndexChoice::Implicit
+                    }
+                    (ChunkIndexKind::FixedArray { .. } | ChunkIndexKind::Implicit, true)
+                        if space.max_dims.iter().all(Option::is_some) =>
+                    {
+                        IndexChoice::FixedArray
+                    }
+                    (ChunkIndexKind::ExtensibleArray { .. }, true)
+                        if chosen == IndexChoice::ExtensibleArray =>
+                    {
+                        IndexChoice::ExtensibleArray
+                    }
+                    (ChunkIndexKind::BTreeV2 { .. }, true) => IndexChoice::BTreeV2,
+                    _ => chosen,
+                };
                 LayoutM::Chunked(ChunkedM {
                     dims: cl.dims.clone(),
                     chunks: Default::default(),
@@ -201,7 +272,10 @@ impl Copier<'_> {
             }
             Layout::Contiguous { .. } | Layout::Virtual { .. } => {
                 if d.layout() == LayoutClass::Virtual {
-                    self.note(path, "virtual dataset stored as a contiguous copy of its data");
+                    self.note(
+                        path,
+                        "virtual dataset stored as a contiguous copy of its data",
+                    );
                 }
                 LayoutM::Contiguous { addr: None }
             }
@@ -251,7 +325,10 @@ impl Copier<'_> {
                         o.refcount += 1;
                         o.dirty = true;
                     }
-                    None => self.note(&path, "its committed datatype is not reachable; stored as a plain type"),
+                    None => self.note(
+                        &path,
+                        "its committed datatype is not reachable; stored as a plain type",
+                    ),
                 }
             }
         }
@@ -259,11 +336,14 @@ impl Copier<'_> {
         if space.kind == SpaceKind::Null || space.element_count() == Some(0) {
             return Ok(());
         }
-        let dtype = d.dtype().clone();
+        let dtype = with_writer_sizes(d.dtype());
         if is_region_ref(&dtype) {
             let raw = d.read_raw()?;
             let Some(bytes) = copy_region_refs(self.src, st, &raw, &self.map)? else {
-                self.note(&path, "a region reference names a dataset outside the copy: data left out");
+                self.note(
+                    &path,
+                    "a region reference names a dataset outside the copy: data left out",
+                );
                 return Ok(());
             };
             let sel = Selection::all(&space.dims);
@@ -272,7 +352,10 @@ impl Copier<'_> {
         if points_into_file(&dtype) {
             let mut values = d.read_raw_vec::<Value>()?;
             if !values.iter_mut().all(|v| map_refs(v, &self.map)) {
-                self.note(&path, "holds region or external references, which are not written: data left out");
+                self.note(
+                    &path,
+                    "holds region or external references, which are not written: data left out",
+                );
                 return Ok(());
             }
             let mut out = Vec::with_capacity(values.len() * dtype.size());
@@ -302,15 +385,17 @@ impl Copier<'_> {
                 }
                 let o = st.obj_mut(dst)?;
                 o.dirty = true;
-                if let Kind::Dataset(dm) = &mut o.kind {
-                    if let LayoutM::Chunked(c) = &mut dm.layout {
-                        c.chunks.extend(placed);
-                        c.index_dirty = true;
-                    }
+                if let Kind::Dataset(dm) = &mut o.kind
+                    && let LayoutM::Chunked(c) = &mut dm.layout
+                {
+                    c.chunks.extend(placed);
+                    c.index_dirty = true;
                 }
                 Ok(())
             }
-            Layout::Contiguous { address: None, .. } if d.layout() != LayoutClass::Virtual => {
+            Layout::Contiguous { address: None, .. }
+                if d.layout() != LayoutClass::Virtual && !d.is_external() =>
+            {
                 // never written: stays unallocated, reads as the fill value
                 Ok(())
             }
@@ -323,9 +408,15 @@ impl Copier<'_> {
     }
 
     /// Copies attributes onto the object at `dst`.
-    fn attributes(&mut self, st: &mut State, attrs: &[Attribute], dst: u64, path: &str) -> Result<()> {
+    fn attributes(
+        &mut self,
+        st: &mut State,
+        attrs: &[Attribute],
+        dst: u64,
+        path: &str,
+    ) -> Result<()> {
         for a in attrs {
-            let dtype = a.dtype().clone();
+            let dtype = with_writer_sizes(a.dtype());
             let space: Dataspace = a.space().clone();
             let data = if is_region_ref(&dtype) && !a.is_null() {
                 match copy_region_refs(self.src, st, a.raw(), &self.map)? {
@@ -333,7 +424,10 @@ impl Copier<'_> {
                     None => {
                         self.note(
                             path,
-                            format!("attribute {:?}: a region reference outside the copy: left out", a.name()),
+                            format!(
+                                "attribute {:?}: a region reference outside the copy: left out",
+                                a.name()
+                            ),
                         );
                         continue;
                     }
@@ -343,7 +437,10 @@ impl Copier<'_> {
                 if !values.iter_mut().all(|v| map_refs(v, &self.map)) {
                     self.note(
                         path,
-                        format!("attribute {:?} holds region or external references: left out", a.name()),
+                        format!(
+                            "attribute {:?} holds region or external references: left out",
+                            a.name()
+                        ),
                     );
                     continue;
                 }

@@ -10,19 +10,25 @@ use super::model::{
 use super::space::Space;
 use crate::error::{Error, Result};
 use crate::format::Sizes;
-use crate::format::alloc::Allocator;
+use crate::format::alloc::{Allocator, Blocks};
 use crate::format::attribute::AttributeMessage;
 use crate::format::btree_v1::{NodeImage, NodeType};
+use crate::format::btree_v2::records::{
+    AttributeNameRecord, AttributeOrderRecord, ChunkRecordV2, LinkNameRecord, LinkOrderRecord,
+    RecordKey,
+};
+use crate::format::btree_v2::{BTreeV2Params, encode_tree};
 use crate::format::chunk_index::{ChunkRecord, IndexParams, extensible_array, fixed_array};
 use crate::format::cursor::Encoder;
+use crate::format::datatype::Datatype;
 use crate::format::fill_value::AllocTime;
 use crate::format::filter_pipeline;
+use crate::format::heap::fractal::{HeapParams, encode_heap};
 use crate::format::heap::local::{LocalHeapHeader, encode_data_segment};
 use crate::format::layout::{ChunkIndexKind, ChunkedLayout, Layout};
 use crate::format::link::{Link, LinkTarget};
 use crate::format::messages::{AttributeInfo, GroupInfo, LinkInfo, SymbolTableMessage};
 use crate::format::object_header::{HeaderPrefix, Message, continuation_message, msg};
-use crate::format::datatype::Datatype;
 use crate::format::shared::SharedRef;
 use crate::format::superblock::Superblock;
 use crate::format::symbol_table::{self, Scratch, SymbolTableEntry};
@@ -77,7 +83,7 @@ fn message(kind: u16, flags: u8, data: Vec<u8>) -> Message {
 pub(crate) fn initial_messages(opts: &Options, obj: &Obj) -> Result<Vec<Message>> {
     let sizes = opts.sizes();
     match &obj.kind {
-        Kind::Group(g) => Ok(group_messages(opts, g, Some((0, 0)))),
+        Kind::Group(g) => Ok(group_messages(opts, g, Some((0, 0)), None)),
         Kind::Dataset(d) => dataset_messages(opts, d, sizes),
         Kind::Datatype(t) => Ok(datatype_messages(opts, t)),
     }
@@ -94,7 +100,12 @@ fn datatype_messages(opts: &Options, t: &Datatype) -> Vec<Message> {
 
 /// A group's own messages (attributes not included). `stab`: the B-tree
 /// and local heap of a symbol-table group.
-fn group_messages(opts: &Options, g: &GroupM, stab: Option<(u64, u64)>) -> Vec<Message> {
+fn group_messages(
+    opts: &Options,
+    g: &GroupM,
+    stab: Option<(u64, u64)>,
+    dense: Option<&LinkInfo>,
+) -> Vec<Message> {
     let sizes = opts.sizes();
     match g.style {
         GroupStyle::SymbolTable => {
@@ -106,22 +117,21 @@ fn group_messages(opts: &Options, g: &GroupM, stab: Option<(u64, u64)>) -> Vec<M
             )]
         }
         GroupStyle::Links => {
+            let compact = LinkInfo {
+                track_order: g.track_order,
+                max_creation_index: g.next_order,
+                index_order: g.track_order,
+                heap: None,
+                name_index: None,
+                order_index: None,
+            };
             let mut out = vec![
-                message(
-                    msg::LINK_INFO,
-                    0,
-                    LinkInfo {
-                        track_order: g.track_order,
-                        max_creation_index: g.next_order,
-                        index_order: g.track_order,
-                        heap: None,
-                        name_index: None,
-                        order_index: None,
-                    }
-                    .encode(sizes),
-                ),
+                message(msg::LINK_INFO, 0, dense.unwrap_or(&compact).encode(sizes)),
                 message(msg::GROUP_INFO, 1, GroupInfo::default().encode()),
             ];
+            if dense.is_some() {
+                return out;
+            }
             for l in &g.links {
                 let link = Link {
                     name: l.name.clone(),
@@ -241,12 +251,225 @@ fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Me
     Ok(out)
 }
 
+/// libhdf5's thresholds between compact and dense storage of links and
+/// attributes: more than this many go dense.
+const MAX_COMPACT: usize = 8;
+
+/// The largest message an object header holds.
+const MAX_MESSAGE: usize = 65535;
+
+/// Zeroes the space a structure was given, then writes its blocks.
+fn place(space: &mut Space, taken: &[Extent], blocks: &Blocks) -> Result<()> {
+    for &(a, l) in taken {
+        space.write(a, &vec![0; l as usize])?;
+    }
+    for (a, bytes) in blocks {
+        space.write(*a, bytes)?;
+    }
+    Ok(())
+}
+
+/// Writes a group's links densely (fractal heap of link messages, name
+/// index and, when creation order is tracked, order index) when it has
+/// more than libhdf5 keeps compact; returns the link info message then.
+fn write_dense_links(space: &mut Space, g: &mut GroupM, sizes: Sizes) -> Result<Option<LinkInfo>> {
+    for (a, l) in g.dense_space.drain(..) {
+        space.free(a, l);
+    }
+    if g.style != GroupStyle::Links || g.links.len() <= MAX_COMPACT {
+        return Ok(None);
+    }
+    let encoded: Vec<Vec<u8>> = g
+        .links
+        .iter()
+        .map(|l| {
+            Link {
+                name: l.name.clone(),
+                target: l.target.clone(),
+                creation_order: g.track_order.then_some(l.order),
+            }
+            .encode(sizes)
+        })
+        .collect();
+    let params = HeapParams::links();
+    let mut rec = Recording {
+        space,
+        taken: Vec::new(),
+    };
+    let heap = encode_heap(&params, &encoded, sizes, &mut rec)?;
+    let names: Vec<(RecordKey, Vec<u8>)> = g
+        .links
+        .iter()
+        .zip(&heap.ids)
+        .map(|(l, id)| {
+            (
+                RecordKey::name(l.name.as_bytes()),
+                LinkNameRecord::new(l.name.as_bytes(), id).encode(),
+            )
+        })
+        .collect();
+    let (name_index, b1) = encode_tree(
+        &BTreeV2Params::link_names(params.id_len),
+        &names,
+        sizes,
+        &mut rec,
+    )?;
+    let mut blocks = heap.blocks;
+    blocks.extend(b1);
+    let order_index = if g.track_order {
+        let orders: Vec<(RecordKey, Vec<u8>)> = g
+            .links
+            .iter()
+            .zip(&heap.ids)
+            .map(|(l, id)| {
+                let r = LinkOrderRecord {
+                    order: l.order,
+                    heap_id: id,
+                };
+                (r.key(), r.encode())
+            })
+            .collect();
+        let (a, b2) = encode_tree(
+            &BTreeV2Params::link_orders(params.id_len),
+            &orders,
+            sizes,
+            &mut rec,
+        )?;
+        blocks.extend(b2);
+        Some(a)
+    } else {
+        None
+    };
+    let taken = rec.taken;
+    place(space, &taken, &blocks)?;
+    g.dense_space = taken;
+    Ok(Some(LinkInfo {
+        track_order: g.track_order,
+        max_creation_index: g.next_order,
+        index_order: g.track_order,
+        heap: Some(heap.header),
+        name_index: Some(name_index),
+        order_index,
+    }))
+}
+
 /// The attribute messages of an object, after its attribute info message
-/// when it tracks creation order.
-fn attribute_messages(opts: &Options, o: &Obj) -> Vec<Message> {
+/// when it tracks creation order; in a version 2 header with more
+/// attributes than libhdf5 keeps compact, or one too large for a header
+/// message, the attributes go to dense storage and only the attribute info
+/// message remains.
+fn attribute_messages(
+    opts: &Options,
+    o: &mut Obj,
+    space: &mut Space,
+    v2: bool,
+) -> Result<Vec<Message>> {
     let latest = opts.latest();
     let sizes = opts.sizes();
+    for (a, l) in o.attr_space.drain(..) {
+        space.free(a, l);
+    }
+    let encoded: Vec<Vec<u8>> = o
+        .attrs
+        .iter()
+        .map(|a| {
+            let m = AttributeMessage {
+                name: a.name.clone(),
+                charset: u8::from(!a.name.is_ascii()),
+                dtype: a.dtype.encode(if latest { 3 } else { 1 }),
+                shared_type: false,
+                space: a.space.encode(space_version(latest, &a.space), sizes),
+                shared_space: false,
+                data: a.data.clone(),
+            };
+            let version = if latest || !a.name.is_ascii() { 3 } else { 1 };
+            m.encode(version)
+        })
+        .collect();
+    let too_big = encoded.iter().position(|e| e.len() > MAX_MESSAGE - 8);
+    let dense = v2 && (o.attrs.len() > MAX_COMPACT || too_big.is_some());
+    if !v2 && let Some(i) = too_big {
+        return Err(Error::usage(format!(
+            "attribute {:?} of {} bytes does not fit an object header in the earliest \
+                 format (libhdf5: \"object header message is too large\"); use the latest \
+                 format or track creation order, which store large attributes densely",
+            o.attrs[i].name,
+            encoded[i].len()
+        )));
+    }
     let mut out = Vec::new();
+    if dense {
+        let params = HeapParams::attributes();
+        let mut rec = Recording {
+            space,
+            taken: Vec::new(),
+        };
+        let heap = encode_heap(&params, &encoded, sizes, &mut rec)?;
+        let order_of = |a: &super::model::Attr| {
+            if o.track_attr_order {
+                u32::from(a.order)
+            } else {
+                0xFFFF
+            }
+        };
+        let names: Vec<(RecordKey, Vec<u8>)> = o
+            .attrs
+            .iter()
+            .zip(&heap.ids)
+            .map(|(a, id)| {
+                (
+                    RecordKey::name(a.name.as_bytes()),
+                    AttributeNameRecord::new(a.name.as_bytes(), id, 0, order_of(a)).encode(),
+                )
+            })
+            .collect();
+        let (name_index, b1) = encode_tree(
+            &BTreeV2Params::attribute_names(params.id_len),
+            &names,
+            sizes,
+            &mut rec,
+        )?;
+        let mut blocks = heap.blocks;
+        blocks.extend(b1);
+        let order_index = if o.track_attr_order {
+            let orders: Vec<(RecordKey, Vec<u8>)> = o
+                .attrs
+                .iter()
+                .zip(&heap.ids)
+                .map(|(a, id)| {
+                    let r = AttributeOrderRecord {
+                        heap_id: id,
+                        flags: 0,
+                        order: u32::from(a.order),
+                    };
+                    (r.key(), r.encode())
+                })
+                .collect();
+            let (a, b2) = encode_tree(
+                &BTreeV2Params::attribute_orders(params.id_len),
+                &orders,
+                sizes,
+                &mut rec,
+            )?;
+            blocks.extend(b2);
+            Some(a)
+        } else {
+            None
+        };
+        let taken = rec.taken;
+        place(space, &taken, &blocks)?;
+        o.attr_space = taken;
+        let info = AttributeInfo {
+            track_order: o.track_attr_order,
+            index_order: o.track_attr_order,
+            max_creation_index: o.next_attr_order,
+            heap: Some(heap.header),
+            name_index: Some(name_index),
+            order_index,
+        };
+        out.push(message(msg::ATTRIBUTE_INFO, 4, info.encode(sizes)));
+        return Ok(out);
+    }
     if o.track_attr_order {
         let info = AttributeInfo {
             track_order: true,
@@ -258,24 +481,14 @@ fn attribute_messages(opts: &Options, o: &Obj) -> Vec<Message> {
         };
         out.push(message(msg::ATTRIBUTE_INFO, 4, info.encode(sizes)));
     }
-    out.extend(o.attrs.iter().map(|a| {
-        let m = AttributeMessage {
-            name: a.name.clone(),
-            charset: u8::from(!a.name.is_ascii()),
-            dtype: a.dtype.encode(if latest { 3 } else { 1 }),
-            shared_type: false,
-            space: a.space.encode(if latest { 2 } else { 1 }, sizes),
-            shared_space: false,
-            data: a.data.clone(),
-        };
-        let version = if latest || !a.name.is_ascii() { 3 } else { 1 };
-        let mut msg = message(msg::ATTRIBUTE, 0, m.encode(version));
+    for (a, e) in o.attrs.iter().zip(encoded) {
+        let mut m = message(msg::ATTRIBUTE, 0, e);
         if o.track_attr_order {
-            msg.creation_order = Some(a.order);
+            m.creation_order = Some(a.order);
         }
-        msg
-    }));
-    out
+        out.push(m);
+    }
+    Ok(out)
 }
 
 /// Writes every changed structure, then the superblock.
@@ -350,14 +563,17 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
             } else {
                 None
             };
-            group_messages(&opts, g, stab)
+            let dense = write_dense_links(&mut st.space, g, sizes)?;
+            group_messages(&opts, g, stab, dense.as_ref())
         }
         Kind::Dataset(d) => {
+            let fill = d.fill_element();
             if let LayoutM::Chunked(c) = &mut d.layout
                 && c.index_dirty
             {
                 let params = IndexInputs {
                     elem: d.dtype.size() as u64,
+                    fill,
                     dims: &d.space.dims,
                     max_dims: &d.space.max_dims,
                     filtered: !d.filters.is_empty(),
@@ -369,7 +585,8 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
         }
         Kind::Datatype(t) => datatype_messages(&opts, t),
     };
-    messages.extend(attribute_messages(&opts, obj));
+    let v2 = matches!(opts.prefix(obj.track_attr_order), HeaderPrefix::V2(_));
+    messages.extend(attribute_messages(&opts, obj, &mut st.space, v2)?);
     let prefix = match opts.prefix(obj.track_attr_order) {
         p @ HeaderPrefix::V2(_) if obj.refcount > 1 => {
             // v2 headers keep a count above one in a message
@@ -607,6 +824,8 @@ fn write_btree(
 /// What a chunk index needs to know of its dataset.
 struct IndexInputs<'a> {
     elem: u64,
+    /// One element of the fill value.
+    fill: Vec<u8>,
     dims: &'a [u64],
     max_dims: &'a [Option<u64>],
     filtered: bool,
@@ -639,6 +858,15 @@ fn chunked_layout(c: &ChunkedM, elem: u64) -> ChunkedLayout {
             4,
         ),
         IndexChoice::ExtensibleArray => (extensible_array::LIBHDF5_INDEX, 4),
+        IndexChoice::Implicit => (ChunkIndexKind::Implicit, 4),
+        IndexChoice::BTreeV2 => (
+            ChunkIndexKind::BTreeV2 {
+                node_size: 2048,
+                split: 100,
+                merge: 40,
+            },
+            4,
+        ),
     };
     ChunkedLayout {
         version,
@@ -650,6 +878,57 @@ fn chunked_layout(c: &ChunkedM, elem: u64) -> ChunkedLayout {
     }
 }
 
+/// The implicit index: one block holding every chunk of the maximum grid
+/// in row-major order, allocated once; chunks written elsewhere move into
+/// their slots, and slots never written hold the fill value.
+fn write_implicit(
+    space: &mut Space,
+    c: &mut ChunkedM,
+    p: &IndexInputs<'_>,
+    _sizes: Sizes,
+) -> Result<()> {
+    let chunk_bytes = c.dims.iter().product::<u64>() * p.elem;
+    let per_dim: Vec<u64> = p
+        .max_dims
+        .iter()
+        .zip(&c.dims)
+        .map(|(m, &cd)| m.unwrap_or(0).div_ceil(cd))
+        .collect();
+    let total: u64 = per_dim.iter().product();
+    let len = total * chunk_bytes;
+    let base = match (c.index_addr, c.index_space.first()) {
+        (Some(a), Some(&(_, l))) if l == len => a,
+        _ => {
+            let a = space.allocate(len);
+            let fill = p.fill.repeat((chunk_bytes / p.elem.max(1)) as usize);
+            for i in 0..total {
+                space.write(a + i * chunk_bytes, &fill)?;
+            }
+            c.index_space = vec![(a, len)];
+            a
+        }
+    };
+    let mut moved = Vec::new();
+    for (k, l) in c.chunks.iter_mut() {
+        let mut lin = 0u64;
+        for (d, &s) in k.iter().enumerate() {
+            lin = lin * per_dim[d] + s;
+        }
+        let slot = base + lin * chunk_bytes;
+        if l.addr != slot {
+            let bytes = space.read(l.addr, l.size as usize)?;
+            space.write(slot, &bytes)?;
+            moved.push((l.addr, l.size));
+            l.addr = slot;
+        }
+    }
+    for (a, l) in moved {
+        space.free(a, l);
+    }
+    c.index_addr = Some(base);
+    Ok(())
+}
+
 /// Frees a chunked dataset's old index and writes the new one.
 fn write_chunk_index(
     space: &mut Space,
@@ -658,15 +937,18 @@ fn write_chunk_index(
     sizes: Sizes,
 ) -> Result<()> {
     let elem = p.elem;
-    for (a, l) in c.index_space.drain(..) {
-        space.free(a, l);
+    if c.index != IndexChoice::Implicit {
+        for (a, l) in c.index_space.drain(..) {
+            space.free(a, l);
+        }
     }
     match c.index {
         IndexChoice::Single => {
             c.index_addr = c.chunks.values().next().map(|l| l.addr);
             Ok(())
         }
-        IndexChoice::FixedArray | IndexChoice::ExtensibleArray => {
+        IndexChoice::Implicit => write_implicit(space, c, p, sizes),
+        IndexChoice::FixedArray | IndexChoice::ExtensibleArray | IndexChoice::BTreeV2 => {
             if c.chunks.is_empty() {
                 // libhdf5 creates the index with the first chunk
                 c.index_addr = None;
@@ -693,10 +975,34 @@ fn write_chunk_index(
                 space,
                 taken: Vec::new(),
             };
-            let (addr, blocks) = if c.index == IndexChoice::FixedArray {
-                fixed_array::encode(&records, &params, sizes, &mut rec)?
-            } else {
-                extensible_array::encode(&records, &params, sizes, &mut rec)?
+            let (addr, blocks) = match c.index {
+                IndexChoice::FixedArray => fixed_array::encode(&records, &params, sizes, &mut rec)?,
+                IndexChoice::ExtensibleArray => {
+                    extensible_array::encode(&records, &params, sizes, &mut rec)?
+                }
+                _ => {
+                    let chunk_bytes = c.dims.iter().product::<u64>() * elem;
+                    let width = p.filtered.then(|| {
+                        crate::format::chunk_index::btree_v2::filtered_size_width(
+                            4,
+                            chunk_bytes,
+                            sizes,
+                        )
+                    });
+                    let recs = records
+                        .iter()
+                        .map(|r| {
+                            let v2 = ChunkRecordV2 {
+                                addr: r.addr,
+                                filtered: width.map(|_| (r.size, r.filter_mask)),
+                                scaled: r.coords.clone(),
+                            };
+                            Ok((v2.key(), v2.encode(sizes, width)?))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let bp = BTreeV2Params::chunks(sizes, c.dims.len(), width);
+                    encode_tree(&bp, &recs, sizes, &mut rec)?
+                }
             };
             let taken = rec.taken;
             // parts of blocks that are not written (pages without chunks)

@@ -300,6 +300,7 @@ impl State {
             attrs: Vec::new(),
             track_attr_order,
             next_attr_order: 0,
+            attr_space: Vec::new(),
             refcount: 0,
             dirty: true,
         };
@@ -409,7 +410,12 @@ impl State {
     }
 
     /// As [`State::add_group`], tracking creation order or not.
-    pub(crate) fn add_group_tracked(&mut self, parent: u64, name: &str, track: bool) -> Result<u64> {
+    pub(crate) fn add_group_tracked(
+        &mut self,
+        parent: u64,
+        name: &str,
+        track: bool,
+    ) -> Result<u64> {
         let style = if self.opts.latest() || track {
             GroupStyle::Links
         } else {
@@ -499,7 +505,9 @@ impl State {
             .ok_or_else(|| Error::usage(format!("no committed datatype {path:?}")))?;
         match &self.obj(a)?.kind {
             Kind::Datatype(t) => Ok((a, t.clone())),
-            _ => Err(Error::usage(format!("{path:?} is not a committed datatype"))),
+            _ => Err(Error::usage(format!(
+                "{path:?} is not a committed datatype"
+            ))),
         }
     }
 

@@ -68,6 +68,8 @@ pub(crate) struct GroupM {
     pub(crate) stab_space: Vec<Extent>,
     /// B-tree root and local heap header of the last layout.
     pub(crate) stab: Option<(u64, u64)>,
+    /// Space of the dense link storage last written (heap and indexes).
+    pub(crate) dense_space: Vec<Extent>,
 }
 
 impl GroupM {
@@ -81,6 +83,7 @@ impl GroupM {
             heap_header: None,
             stab_space: Vec::new(),
             stab: None,
+            dense_space: Vec::new(),
         }
     }
 }
@@ -100,6 +103,11 @@ pub(crate) enum IndexChoice {
     BTreeV1,
     /// A single chunk, no index (layout v4).
     Single,
+    /// Implicit (layout v4): every chunk of the maximum grid allocated in
+    /// one block, unfiltered (libhdf5's choice with early allocation).
+    Implicit,
+    /// Version 2 B-tree (layout v4): more than one unlimited dimension.
+    BTreeV2,
     /// Fixed array (layout v4): no unlimited dimension.
     FixedArray,
     /// Extensible array (layout v4): exactly one unlimited dimension.
@@ -173,6 +181,8 @@ pub(crate) struct Obj {
     pub(crate) track_attr_order: bool,
     /// The creation index the next attribute gets.
     pub(crate) next_attr_order: u16,
+    /// Space of the dense attribute storage last written.
+    pub(crate) attr_space: Vec<Extent>,
     /// Hard links to the object.
     pub(crate) refcount: u32,
     /// The header must be rewritten on the next flush.
