@@ -517,3 +517,87 @@ fn write_chunks(
     c.index_dirty = true;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The element-by-element reference of [`scatter`].
+    fn naive(
+        sel: &Selection,
+        buf: &[u8],
+        origin: &[u64],
+        dims: &[u64],
+        block: &mut [u8],
+        es: usize,
+    ) {
+        let counts: Vec<u64> = sel.dims.iter().map(|d| d.count).collect();
+        let total: u64 = counts.iter().product();
+        for k in 0..total {
+            // position in the selection, then in the dataset
+            let mut rem = k;
+            let mut idx = vec![0u64; counts.len()];
+            for d in (0..counts.len()).rev() {
+                idx[d] = rem % counts[d];
+                rem /= counts[d];
+            }
+            let pos: Vec<u64> = idx
+                .iter()
+                .zip(&sel.dims)
+                .map(|(&i, s)| s.start + i * s.step)
+                .collect();
+            if pos
+                .iter()
+                .zip(origin)
+                .zip(dims)
+                .all(|((&p, &o), &n)| p >= o && p < o + n)
+            {
+                let mut off = 0u64;
+                for d in 0..dims.len() {
+                    off = off * dims[d] + (pos[d] - origin[d]);
+                }
+                let (s, b) = (k as usize * es, off as usize * es);
+                block[b..b + es].copy_from_slice(&buf[s..s + es]);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn scatter_places_every_selected_element_of_the_box(
+            shape in prop::collection::vec(1u64..9, 1..=3),
+            picks in prop::collection::vec((0u64..9, 1u64..4, 0u64..9), 3),
+            boxes in prop::collection::vec((0u64..9, 1u64..6), 3),
+            es in 1usize..4,
+        ) {
+            let rank = shape.len();
+            let sel = Selection {
+                dims: (0..rank)
+                    .map(|d| {
+                        let (start, step, count) = picks[d];
+                        let start = start % shape[d];
+                        let max = (shape[d] - start).div_ceil(step);
+                        DimSelection { start, step, count: count % (max + 1), keep: true }
+                    })
+                    .collect(),
+            };
+            let origin: Vec<u64> = (0..rank).map(|d| boxes[d].0).collect();
+            let dims: Vec<u64> = (0..rank).map(|d| boxes[d].1).collect();
+            let n = sel.count() as usize;
+            let buf: Vec<u8> = (0..n * es).map(|i| (i % 251) as u8 + 1).collect();
+            let len = dims.iter().product::<u64>() as usize * es;
+            let mut a = vec![0u8; len];
+            let mut b = vec![0u8; len];
+            scatter(&sel, &buf, &origin, &dims, &mut a, es);
+            naive(&sel, &buf, &origin, &dims, &mut b, es);
+            prop_assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn strides_are_row_major() {
+        assert_eq!(strides(&[2, 3, 4]), vec![12, 4, 1]);
+        assert_eq!(strides(&[5]), vec![1]);
+    }
+}
