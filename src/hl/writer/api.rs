@@ -669,28 +669,6 @@ impl Group {
         self.new_dataset::<W::Elem>()?.with_data(data).create(path)
     }
 
-    /// Creates or replaces attribute `name` (h5py's
-    /// `obj.attrs[name] = value`), with h5py's type for the value.
-    ///
-    /// # Errors
-    /// `Usage` when the value cannot be stored.
-    pub fn write_attr<W: WriteData + ?Sized>(&self, name: &str, value: &W) -> Result<()> {
-        write_attr_at(&self.data.file, self.data.addr, name, value, None)
-    }
-
-    /// As [`Group::write_attr`] with an explicit datatype.
-    ///
-    /// # Errors
-    /// `Usage` when the value cannot be stored as `dtype`.
-    pub fn write_attr_as<W: WriteData + ?Sized>(
-        &self,
-        name: &str,
-        value: &W,
-        dtype: &Datatype,
-    ) -> Result<()> {
-        write_attr_at(&self.data.file, self.data.addr, name, value, Some(dtype))
-    }
-
     fn add_link(&self, path: &str, target: LinkTarget) -> Result<()> {
         let w = self.writer()?;
         let here = self.data.addr;
@@ -745,6 +723,38 @@ impl Group {
         self.add_link(path, LinkTarget::Hard(t))
     }
 }
+
+/// `write_attr` and `write_attr_as` for a handle type with `data`.
+macro_rules! attr_writers {
+    ($t:ty) => {
+        impl $t {
+            /// Creates or replaces attribute `name` (h5py's
+            /// `obj.attrs[name] = value`), with h5py's type for the value.
+            ///
+            /// # Errors
+            /// `Usage` when the value cannot be stored.
+            pub fn write_attr<W: WriteData + ?Sized>(&self, name: &str, value: &W) -> Result<()> {
+                write_attr_at(&self.data.file, self.data.addr, name, value, None)
+            }
+
+            /// As `write_attr`, with an explicit datatype.
+            ///
+            /// # Errors
+            /// `Usage` when the value cannot be stored as `dtype`.
+            pub fn write_attr_as<W: WriteData + ?Sized>(
+                &self,
+                name: &str,
+                value: &W,
+                dtype: &Datatype,
+            ) -> Result<()> {
+                write_attr_at(&self.data.file, self.data.addr, name, value, Some(dtype))
+            }
+        }
+    };
+}
+
+attr_writers!(Group);
+attr_writers!(Dataset);
 
 fn write_attr_at<W: WriteData + ?Sized>(
     file: &File,
@@ -1217,28 +1227,6 @@ impl Dataset {
         let w = self.writer()?;
         let addr = self.data.addr;
         w.modify(|st| st.resize(addr, &dims))
-    }
-
-    /// Creates or replaces attribute `name` (h5py's
-    /// `dset.attrs[name] = value`).
-    ///
-    /// # Errors
-    /// `Usage` when the value cannot be stored.
-    pub fn write_attr<W: WriteData + ?Sized>(&self, name: &str, value: &W) -> Result<()> {
-        write_attr_at(&self.data.file, self.data.addr, name, value, None)
-    }
-
-    /// As [`Dataset::write_attr`] with an explicit datatype.
-    ///
-    /// # Errors
-    /// `Usage` when the value cannot be stored as `dtype`.
-    pub fn write_attr_as<W: WriteData + ?Sized>(
-        &self,
-        name: &str,
-        value: &W,
-        dtype: &Datatype,
-    ) -> Result<()> {
-        write_attr_at(&self.data.file, self.data.addr, name, value, Some(dtype))
     }
 }
 

@@ -70,19 +70,24 @@ pub(crate) fn box_runs(
             }
         }
         // next index over the leading dimensions
-        let mut d = last;
-        loop {
-            if d == 0 {
-                return;
-            }
-            d -= 1;
-            k[d] += 1;
-            if k[d] < parts[d].2 {
-                break;
-            }
-            k[d] = 0;
+        let ends: Vec<u64> = parts[..last].iter().map(|p| p.2).collect();
+        if !next_index(&mut k, &vec![0; last], &ends) {
+            return;
         }
     }
+}
+
+/// Steps `k` to the next index in row-major order over the box
+/// `lo[d] <= k[d] < end[d]`; false once every index was visited.
+fn next_index(k: &mut [u64], lo: &[u64], end: &[u64]) -> bool {
+    for d in (0..k.len()).rev() {
+        k[d] += 1;
+        if k[d] < end[d] {
+            return true;
+        }
+        k[d] = lo[d];
+    }
+    false
 }
 
 /// Copies the elements of `sel` in the box from `buf` into `block` (see
@@ -399,17 +404,9 @@ fn write_runs(
                 pos += es;
             }
         }
-        let mut d = last;
-        loop {
-            if d == 0 {
-                return Ok(());
-            }
-            d -= 1;
-            k[d] += 1;
-            if k[d] < sel.dims[d].count {
-                break;
-            }
-            k[d] = 0;
+        let ends: Vec<u64> = sel.dims[..last].iter().map(|d| d.count).collect();
+        if !next_index(&mut k, &vec![0; last], &ends) {
+            return Ok(());
         }
     }
 }
@@ -439,9 +436,10 @@ fn write_chunks(
         lo.push(s.start / c.dims[d]);
         hi.push((s.end() - 1) / c.dims[d]);
     }
+    let ends: Vec<u64> = hi.iter().map(|h| h + 1).collect();
     let mut all: Vec<Vec<u64>> = Vec::new();
     let mut k = lo.clone();
-    'outer: loop {
+    loop {
         let origin: Vec<u64> = k.iter().zip(&c.dims).map(|(&s, &cd)| s * cd).collect();
         // with a step, a chunk in the range may hold no selected element
         if sel
@@ -452,17 +450,8 @@ fn write_chunks(
         {
             all.push(k.clone());
         }
-        let mut d = rank;
-        loop {
-            if d == 0 {
-                break 'outer;
-            }
-            d -= 1;
-            k[d] += 1;
-            if k[d] <= hi[d] {
-                break;
-            }
-            k[d] = lo[d];
+        if !next_index(&mut k, &lo, &ends) {
+            break;
         }
     }
     let per_batch = (BATCH_BYTES / chunk_bytes.max(1)).max(1);

@@ -269,6 +269,63 @@ fn place(space: &mut Space, taken: &[Extent], blocks: &Blocks) -> Result<()> {
     Ok(())
 }
 
+/// What a dense store (links or attributes) took: the heap and index
+/// addresses, and the space they occupy.
+struct DenseStore {
+    heap: u64,
+    name_index: u64,
+    order_index: Option<u64>,
+    taken: Vec<Extent>,
+}
+
+/// Writes `objects` (encoded messages) into a fractal heap with `heap`'s
+/// parameters, and the name index (and, with `order`, the creation-order
+/// index) over them; `name_rec` and `order_rec` make each object's record
+/// from its position and heap ID.
+#[allow(clippy::type_complexity)]
+fn write_dense(
+    space: &mut Space,
+    heap: &HeapParams,
+    objects: &[Vec<u8>],
+    indexes: (BTreeV2Params, Option<BTreeV2Params>),
+    name_rec: &dyn Fn(usize, &[u8]) -> (RecordKey, Vec<u8>),
+    order_rec: &dyn Fn(usize, &[u8]) -> (RecordKey, Vec<u8>),
+    sizes: Sizes,
+) -> Result<DenseStore> {
+    let mut rec = Recording {
+        space,
+        taken: Vec::new(),
+    };
+    let image = encode_heap(heap, objects, sizes, &mut rec)?;
+    let records = |f: &dyn Fn(usize, &[u8]) -> (RecordKey, Vec<u8>)| -> Vec<(RecordKey, Vec<u8>)> {
+        image
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| f(i, id))
+            .collect()
+    };
+    let (name_index, b1) = encode_tree(&indexes.0, &records(name_rec), sizes, &mut rec)?;
+    let mut blocks = image.blocks.clone();
+    blocks.extend(b1);
+    let order_index = match &indexes.1 {
+        Some(p) => {
+            let (a, b2) = encode_tree(p, &records(order_rec), sizes, &mut rec)?;
+            blocks.extend(b2);
+            Some(a)
+        }
+        None => None,
+    };
+    let taken = rec.taken;
+    place(space, &taken, &blocks)?;
+    Ok(DenseStore {
+        heap: image.header,
+        name_index,
+        order_index,
+        taken,
+    })
+}
+
 /// Writes a group's links densely (fractal heap of link messages, name
 /// index and, when creation order is tracked, order index) when it has
 /// more than libhdf5 keeps compact; returns the link info message then.
@@ -292,64 +349,40 @@ fn write_dense_links(space: &mut Space, g: &mut GroupM, sizes: Sizes) -> Result<
         })
         .collect();
     let params = HeapParams::links();
-    let mut rec = Recording {
+    let links = &g.links;
+    let store = write_dense(
         space,
-        taken: Vec::new(),
-    };
-    let heap = encode_heap(&params, &encoded, sizes, &mut rec)?;
-    let names: Vec<(RecordKey, Vec<u8>)> = g
-        .links
-        .iter()
-        .zip(&heap.ids)
-        .map(|(l, id)| {
+        &params,
+        &encoded,
+        (
+            BTreeV2Params::link_names(params.id_len),
+            g.track_order
+                .then(|| BTreeV2Params::link_orders(params.id_len)),
+        ),
+        &|i, id| {
+            let name = links[i].name.as_bytes();
             (
-                RecordKey::name(l.name.as_bytes()),
-                LinkNameRecord::new(l.name.as_bytes(), id).encode(),
+                RecordKey::name(name),
+                LinkNameRecord::new(name, id).encode(),
             )
-        })
-        .collect();
-    let (name_index, b1) = encode_tree(
-        &BTreeV2Params::link_names(params.id_len),
-        &names,
+        },
+        &|i, id| {
+            let r = LinkOrderRecord {
+                order: links[i].order,
+                heap_id: id,
+            };
+            (r.key(), r.encode())
+        },
         sizes,
-        &mut rec,
     )?;
-    let mut blocks = heap.blocks;
-    blocks.extend(b1);
-    let order_index = if g.track_order {
-        let orders: Vec<(RecordKey, Vec<u8>)> = g
-            .links
-            .iter()
-            .zip(&heap.ids)
-            .map(|(l, id)| {
-                let r = LinkOrderRecord {
-                    order: l.order,
-                    heap_id: id,
-                };
-                (r.key(), r.encode())
-            })
-            .collect();
-        let (a, b2) = encode_tree(
-            &BTreeV2Params::link_orders(params.id_len),
-            &orders,
-            sizes,
-            &mut rec,
-        )?;
-        blocks.extend(b2);
-        Some(a)
-    } else {
-        None
-    };
-    let taken = rec.taken;
-    place(space, &taken, &blocks)?;
-    g.dense_space = taken;
+    g.dense_space = store.taken;
     Ok(Some(LinkInfo {
         track_order: g.track_order,
         max_creation_index: g.next_order,
         index_order: g.track_order,
-        heap: Some(heap.header),
-        name_index: Some(name_index),
-        order_index,
+        heap: Some(store.heap),
+        name_index: Some(store.name_index),
+        order_index: store.order_index,
     }))
 }
 
@@ -400,72 +433,43 @@ fn attribute_messages(
     let mut out = Vec::new();
     if dense {
         let params = HeapParams::attributes();
-        let mut rec = Recording {
+        let attrs = &o.attrs;
+        let tracked = o.track_attr_order;
+        let store = write_dense(
             space,
-            taken: Vec::new(),
-        };
-        let heap = encode_heap(&params, &encoded, sizes, &mut rec)?;
-        let order_of = |a: &super::model::Attr| {
-            if o.track_attr_order {
-                u32::from(a.order)
-            } else {
-                0xFFFF
-            }
-        };
-        let names: Vec<(RecordKey, Vec<u8>)> = o
-            .attrs
-            .iter()
-            .zip(&heap.ids)
-            .map(|(a, id)| {
+            &params,
+            &encoded,
+            (
+                BTreeV2Params::attribute_names(params.id_len),
+                tracked.then(|| BTreeV2Params::attribute_orders(params.id_len)),
+            ),
+            &|i, id| {
+                let a = &attrs[i];
+                // libhdf5 writes 0xFFFF when creation order is not tracked
+                let order = if tracked { u32::from(a.order) } else { 0xFFFF };
                 (
                     RecordKey::name(a.name.as_bytes()),
-                    AttributeNameRecord::new(a.name.as_bytes(), id, 0, order_of(a)).encode(),
+                    AttributeNameRecord::new(a.name.as_bytes(), id, 0, order).encode(),
                 )
-            })
-            .collect();
-        let (name_index, b1) = encode_tree(
-            &BTreeV2Params::attribute_names(params.id_len),
-            &names,
+            },
+            &|i, id| {
+                let r = AttributeOrderRecord {
+                    heap_id: id,
+                    flags: 0,
+                    order: u32::from(attrs[i].order),
+                };
+                (r.key(), r.encode())
+            },
             sizes,
-            &mut rec,
         )?;
-        let mut blocks = heap.blocks;
-        blocks.extend(b1);
-        let order_index = if o.track_attr_order {
-            let orders: Vec<(RecordKey, Vec<u8>)> = o
-                .attrs
-                .iter()
-                .zip(&heap.ids)
-                .map(|(a, id)| {
-                    let r = AttributeOrderRecord {
-                        heap_id: id,
-                        flags: 0,
-                        order: u32::from(a.order),
-                    };
-                    (r.key(), r.encode())
-                })
-                .collect();
-            let (a, b2) = encode_tree(
-                &BTreeV2Params::attribute_orders(params.id_len),
-                &orders,
-                sizes,
-                &mut rec,
-            )?;
-            blocks.extend(b2);
-            Some(a)
-        } else {
-            None
-        };
-        let taken = rec.taken;
-        place(space, &taken, &blocks)?;
-        o.attr_space = taken;
+        o.attr_space = store.taken;
         let info = AttributeInfo {
-            track_order: o.track_attr_order,
-            index_order: o.track_attr_order,
+            track_order: tracked,
+            index_order: tracked,
             max_creation_index: o.next_attr_order,
-            heap: Some(heap.header),
-            name_index: Some(name_index),
-            order_index,
+            heap: Some(store.heap),
+            name_index: Some(store.name_index),
+            order_index: store.order_index,
         };
         out.push(message(msg::ATTRIBUTE_INFO, 4, info.encode(sizes)));
         return Ok(out);
