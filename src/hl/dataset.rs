@@ -42,6 +42,30 @@ struct Meta {
     virt: Option<VirtualDataset>,
 }
 
+impl Meta {
+    fn new(
+        space: Dataspace,
+        dtype: Datatype,
+        layout: Layout,
+        filters: Vec<FilterInfo>,
+        fill: FillValue,
+        external: Option<ExternalFiles>,
+        virt: Option<VirtualDataset>,
+    ) -> Meta {
+        Meta {
+            space,
+            dtype,
+            layout,
+            filters,
+            fill,
+            external,
+            chunks: OnceLock::new(),
+            cache: ChunkCache::new(chunk_cache::DEFAULT_CAPACITY),
+            virt,
+        }
+    }
+}
+
 impl std::fmt::Debug for Dataset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -120,17 +144,7 @@ impl Dataset {
         };
         Ok(Dataset {
             data,
-            meta: Arc::new(Meta {
-                space,
-                dtype,
-                layout,
-                filters,
-                fill,
-                external,
-                chunks: OnceLock::new(),
-                cache: ChunkCache::new(chunk_cache::DEFAULT_CAPACITY),
-                virt,
-            }),
+            meta: Arc::new(Meta::new(space, dtype, layout, filters, fill, external, virt)),
         })
     }
 
@@ -146,17 +160,7 @@ impl Dataset {
     ) -> Dataset {
         Dataset {
             data,
-            meta: Arc::new(Meta {
-                space,
-                dtype,
-                layout,
-                filters,
-                fill,
-                external: None,
-                chunks: OnceLock::new(),
-                cache: ChunkCache::new(chunk_cache::DEFAULT_CAPACITY),
-                virt: None,
-            }),
+            meta: Arc::new(Meta::new(space, dtype, layout, filters, fill, None, None)),
         }
     }
 
