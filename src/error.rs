@@ -31,6 +31,9 @@ pub enum Error {
     /// missing object, out-of-range selection).
     #[error("{0}")]
     Usage(String),
+    /// A name the caller gave names nothing (h5py's `KeyError`).
+    #[error("not found: {0}")]
+    NotFound(String),
 }
 
 fn format_fault(what: &str, addr: Option<u64>) -> String {
@@ -67,6 +70,11 @@ impl Error {
         Error::Usage(what.to_string())
     }
 
+    /// A name that names nothing.
+    pub fn not_found(what: impl fmt::Display) -> Self {
+        Error::NotFound(what.to_string())
+    }
+
     /// A limit error.
     pub fn limit(what: impl fmt::Display) -> Self {
         Error::LimitsExceeded(what.to_string())
@@ -94,6 +102,7 @@ impl Error {
             Error::Io(e) => Error::Io(std::io::Error::new(e.kind(), e.to_string())),
             Error::LimitsExceeded(s) => Error::LimitsExceeded(s.clone()),
             Error::Usage(s) => Error::Usage(s.clone()),
+            Error::NotFound(s) => Error::NotFound(s.clone()),
         }
     }
 

@@ -144,7 +144,9 @@ impl Dataset {
         };
         Ok(Dataset {
             data,
-            meta: Arc::new(Meta::new(space, dtype, layout, filters, fill, external, virt)),
+            meta: Arc::new(Meta::new(
+                space, dtype, layout, filters, fill, external, virt,
+            )),
         })
     }
 

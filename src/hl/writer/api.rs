@@ -339,6 +339,7 @@ impl Default for FileBuilder {
                 format: Format::Earliest,
                 userblock: 0,
                 track_order: false,
+                sizes: crate::format::Sizes::DEFAULT,
             },
             limits: Limits::default(),
         }
@@ -599,6 +600,15 @@ impl File {
         self.root_live()?.link_hard(target, path)
     }
 
+    /// Deletes the link at `path` (h5py's `del f[path]`); an object whose
+    /// last link goes is deleted and its space reused.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such link.
+    pub fn unlink(&self, path: &str) -> Result<()> {
+        self.root_live()?.unlink(path)
+    }
+
     /// Stores `dtype` as a committed (named) datatype at `path` (h5py's
     /// `f[path] = np.dtype(...)`); datasets can then share it with
     /// [`DatasetBuilder::committed_dtype`].
@@ -638,10 +648,10 @@ impl Group {
     pub fn require_group(&self, path: &str) -> Result<Group> {
         let w = self.writer()?;
         let here = self.data.addr;
-        let found = w.inspect(|st| st.resolve(here, path))?;
+        let found = w.access(|st| st.resolve(here, path))?;
         match found {
             Some(a) => {
-                if w.inspect(|st| Ok(st.is_group(a)))? {
+                if w.access(|st| Ok(st.is_group(a)))? {
                     Ok(live_group(&self.data.file, a, join(self.name(), path)))
                 } else {
                     Err(Error::usage(format!("{path:?} exists and is not a group")))
@@ -700,6 +710,33 @@ impl Group {
         )
     }
 
+    /// Deletes the link at `path` (relative to this group, or absolute;
+    /// h5py's `del group[path]`). An object whose last hard link goes is
+    /// deleted with its storage, which later writes reuse; space freed at
+    /// the end of the file is given back when the file is closed.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such link, `Usage` for a read-only file.
+    pub fn unlink(&self, path: &str) -> Result<()> {
+        let w = self.writer()?;
+        let here = self.data.addr;
+        let comps = super::components(path);
+        let Some((last, dirs)) = comps.split_last() else {
+            return Err(Error::usage("cannot delete a group from itself"));
+        };
+        let dir = if path.starts_with('/') {
+            format!("/{}", dirs.join("/"))
+        } else {
+            dirs.join("/")
+        };
+        w.modify(|st| {
+            let parent = st.resolve(here, &dir)?.ok_or_else(|| {
+                Error::not_found(format!("unable to delete {path:?}: no such link"))
+            })?;
+            st.unlink(parent, last)
+        })
+    }
+
     /// Stores `dtype` as a committed datatype at `path`.
     ///
     /// # Errors
@@ -718,7 +755,7 @@ impl Group {
         let w = self.writer()?;
         let here = self.data.addr;
         let t = w
-            .inspect(|st| st.resolve(here, target))?
+            .access(|st| st.resolve(here, target))?
             .ok_or_else(|| Error::usage(format!("no object {target:?} to link to")))?;
         self.add_link(path, LinkTarget::Hard(t))
     }
@@ -974,7 +1011,7 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
         let w = writer_of(&file)?.clone();
         let here = self.parent.data.addr;
         let committed = match &self.committed {
-            Some(p) => Some(w.inspect(|st| st.committed(here, p))?),
+            Some(p) => Some(w.access(|st| st.committed(here, p))?),
             None => None,
         };
         let dt = match (&committed, &self.dtype, &self.data) {
@@ -1077,6 +1114,7 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
                     index_space: Vec::new(),
                     index_addr: None,
                     index_dirty: true,
+                    layout: None,
                 })
             }
         };
@@ -1091,6 +1129,7 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
         let model = DatasetM {
             dtype: dt.clone(),
             dtype_ref: committed.as_ref().map(|c| c.0),
+            loaded: false,
             space: space.clone(),
             layout: layout_m,
             filters: filters.clone(),
@@ -1100,6 +1139,10 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
             },
         };
         let layout_msg = match &model.layout {
+            LayoutM::Kept => Layout::Contiguous {
+                address: None,
+                size: None,
+            },
             LayoutM::Compact(_) => Layout::Compact { data: Vec::new() },
             LayoutM::Contiguous { .. } => Layout::Contiguous {
                 address: None,

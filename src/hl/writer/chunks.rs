@@ -136,6 +136,7 @@ impl State {
         sel: &Selection,
         bytes: &[u8],
     ) -> Result<()> {
+        self.ensure(addr)?;
         let obj = self.obj(addr)?;
         let Kind::Dataset(d) = &obj.kind else {
             return Err(Error::usage("not a dataset"));
@@ -188,6 +189,9 @@ impl State {
         let box_dims: Vec<u64> = shape.to_vec();
         let origin = vec![0u64; shape.len()];
         match &mut d.layout {
+            LayoutM::Kept => Err(Error::unsupported(
+                "writing to a dataset stored in external files or mapped from others (virtual)",
+            )),
             LayoutM::Compact(data) => {
                 if data.len() != total * es {
                     *data = filled(&fill, total);
@@ -240,6 +244,7 @@ impl State {
     /// dimensions. Chunks wholly outside the new extent are freed; the part
     /// of an edge chunk outside it is reset to the fill value.
     pub(crate) fn resize(&mut self, addr: u64, dims: &[u64]) -> Result<()> {
+        self.ensure(addr)?;
         let mut obj = self
             .objects
             .remove(&addr)

@@ -268,6 +268,7 @@ impl Copier<'_> {
                     index_space: Vec::new(),
                     index_addr: None,
                     index_dirty: true,
+                    layout: None,
                 })
             }
             Layout::Contiguous { .. } | Layout::Virtual { .. } => {
@@ -299,6 +300,7 @@ impl Copier<'_> {
         let model = DatasetM {
             dtype,
             dtype_ref: None,
+            loaded: false,
             space,
             layout,
             filters,

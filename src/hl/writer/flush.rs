@@ -158,6 +158,13 @@ fn space_version(latest: bool, s: &crate::format::dataspace::Dataspace) -> u8 {
 /// The layout message a dataset has now.
 fn layout_of(opts: &Options, d: &DatasetM) -> (Layout, u8) {
     match &d.layout {
+        LayoutM::Kept => (
+            Layout::Contiguous {
+                address: None,
+                size: None,
+            },
+            3,
+        ),
         LayoutM::Compact(data) => (Layout::Compact { data: data.clone() }, 3),
         LayoutM::Contiguous { addr } => (
             Layout::Contiguous {
@@ -202,6 +209,21 @@ fn layout_of(opts: &Options, d: &DatasetM) -> (Layout, u8) {
 /// A dataset's own messages (attributes not included), in libhdf5's order.
 fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Message>> {
     let latest = opts.latest();
+    if d.loaded {
+        // the datatype, fill value and filters of a loaded dataset are kept
+        if matches!(d.layout, LayoutM::Kept) {
+            return Ok(Vec::new());
+        }
+        let (layout, version) = layout_of(opts, d);
+        return Ok(vec![
+            message(
+                msg::DATASPACE,
+                0,
+                d.space.encode(space_version(latest, &d.space), sizes),
+            ),
+            message(msg::LAYOUT, 0, layout.encode(version, sizes)),
+        ]);
+    }
     let mut out = vec![
         message(
             msg::DATASPACE,
@@ -224,6 +246,7 @@ fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Me
             LayoutM::Compact(_) => AllocTime::Early,
             LayoutM::Contiguous { .. } => AllocTime::Late,
             LayoutM::Chunked(_) => AllocTime::Incremental,
+            LayoutM::Kept => AllocTime::Late,
         };
     }
     out.push(message(
@@ -531,6 +554,18 @@ pub(crate) fn flush(st: &mut State) -> Result<()> {
 fn write_superblock(st: &mut State, root_stab: Option<(u64, u64)>) -> Result<()> {
     let opts = st.opts;
     let sizes = opts.sizes();
+    if let Some(sb) = &mut st.superblock {
+        // an opened file keeps its superblock; the end of file and the
+        // root group's cached symbol table follow what was written
+        sb.eof = st.space.eof;
+        if let (Some(entry), Some((btree, heap))) = (&mut sb.root_entry, root_stab)
+            && matches!(entry.scratch, Scratch::Group { .. })
+        {
+            entry.scratch = Scratch::Group { btree, heap };
+        }
+        let bytes = sb.encode()?;
+        return st.space.write_absolute(sb.position, &bytes);
+    }
     let sb = Superblock {
         version: if opts.latest() { 3 } else { 0 },
         position: opts.userblock,
@@ -568,7 +603,11 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
                 None
             };
             let dense = write_dense_links(&mut st.space, g, sizes)?;
-            group_messages(&opts, g, stab, dense.as_ref())
+            let mut own = group_messages(&opts, g, stab, dense.as_ref());
+            if obj.kept.iter().any(|m| m.kind == msg::GROUP_INFO) {
+                own.retain(|m| m.kind != msg::GROUP_INFO);
+            }
+            own
         }
         Kind::Dataset(d) => {
             let fill = d.fill_element();
@@ -587,11 +626,23 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
             }
             dataset_messages(&opts, d, sizes)?
         }
+        Kind::Datatype(_) if obj.prefix.is_some() => Vec::new(),
         Kind::Datatype(t) => datatype_messages(&opts, t),
     };
-    let v2 = matches!(opts.prefix(obj.track_attr_order), HeaderPrefix::V2(_));
-    messages.extend(attribute_messages(&opts, obj, &mut st.space, v2)?);
-    let prefix = match opts.prefix(obj.track_attr_order) {
+    // a loaded object: the messages kept as they were come first
+    if !obj.kept.is_empty() {
+        let own = std::mem::take(&mut messages);
+        messages = obj.kept.clone();
+        messages.extend(own);
+    }
+    let base_prefix = obj
+        .prefix
+        .unwrap_or_else(|| opts.prefix(obj.track_attr_order));
+    let v2 = matches!(base_prefix, HeaderPrefix::V2(_));
+    if obj.attrs_loaded {
+        messages.extend(attribute_messages(&opts, obj, &mut st.space, v2)?);
+    }
+    let prefix = match base_prefix {
         p @ HeaderPrefix::V2(_) if obj.refcount > 1 => {
             // v2 headers keep a count above one in a message
             let mut e = Encoder::new(sizes);
@@ -850,8 +901,14 @@ impl Allocator for Recording<'_> {
     }
 }
 
-/// The layout message's chunked part for an index kind.
+/// The layout message's chunked part for an index kind (a loaded
+/// dataset's own, with its version and index parameters).
 fn chunked_layout(c: &ChunkedM, elem: u64) -> ChunkedLayout {
+    if let Some(orig) = &c.layout {
+        let mut l = orig.clone();
+        l.address = c.index_addr;
+        return l;
+    }
     let (index, version) = match c.index {
         IndexChoice::BTreeV1 => (ChunkIndexKind::BTreeV1, 3),
         IndexChoice::Single => (ChunkIndexKind::Single { filtered: None }, 4),

@@ -14,6 +14,7 @@ pub(crate) mod copy;
 pub(crate) mod flush;
 pub(crate) mod gheap;
 pub(crate) mod model;
+pub(crate) mod open;
 pub(crate) mod space;
 
 use std::collections::BTreeMap;
@@ -53,6 +54,8 @@ pub(crate) struct Options {
     pub(crate) userblock: u64,
     /// Track link and attribute creation order in new groups.
     pub(crate) track_order: bool,
+    /// Widths of addresses and lengths.
+    pub(crate) sizes: Sizes,
 }
 
 impl Options {
@@ -61,7 +64,7 @@ impl Options {
     }
 
     pub(crate) fn sizes(&self) -> Sizes {
-        Sizes::DEFAULT
+        self.sizes
     }
 
     /// The header prefix of new objects: version 2 for the latest format
@@ -97,7 +100,14 @@ pub(crate) struct State {
     pub(crate) dirty: bool,
     pub(crate) closed: bool,
     /// The last read view and the generation it shows.
-    view: Option<(u64, std::sync::Arc<super::file::FileInner>)>,
+    pub(crate) view: Option<(u64, std::sync::Arc<super::file::FileInner>)>,
+    /// For a file opened for writing: a view of it as it was opened, from
+    /// which objects are loaded.
+    pub(crate) base: Option<File>,
+    /// For a file opened for writing: its superblock, rewritten on flush.
+    pub(crate) superblock: Option<crate::format::superblock::Superblock>,
+    /// Objects deleted in this session.
+    pub(crate) deleted: std::collections::HashSet<u64>,
 }
 
 /// A file open for writing, shared by every handle of it.
@@ -156,6 +166,9 @@ impl Writer {
             dirty: true,
             closed: false,
             view: None,
+            base: None,
+            superblock: None,
+            deleted: Default::default(),
         };
         let style = if opts.latest() || opts.track_order {
             GroupStyle::Links
@@ -191,6 +204,13 @@ impl Writer {
         let mut g = self.lock()?;
         g.dirty = true;
         self.generation.fetch_add(1, Ordering::SeqCst);
+        f(&mut g)
+    }
+
+    /// Runs `f` on the state without changing the file (objects may be
+    /// loaded into the model).
+    pub(crate) fn access<R>(&self, f: impl FnOnce(&mut State) -> Result<R>) -> Result<R> {
+        let mut g = self.lock()?;
         f(&mut g)
     }
 
@@ -264,7 +284,10 @@ impl Writer {
         if g.closed {
             return Ok(());
         }
-        let r = g.flush().and_then(|()| g.space.set_len());
+        let r = g
+            .flush()
+            .and_then(|()| g.space.set_len())
+            .and_then(|()| g.superblock_flags(0));
         g.closed = true;
         g.view = None;
         r
@@ -301,6 +324,9 @@ impl State {
             track_attr_order,
             next_attr_order: 0,
             attr_space: Vec::new(),
+            prefix: None,
+            kept: Vec::new(),
+            attrs_loaded: true,
             refcount: 0,
             dirty: true,
         };
@@ -338,7 +364,8 @@ impl State {
     }
 
     /// The target of link `name` in group `parent`.
-    pub(crate) fn link(&self, parent: u64, name: &str) -> Result<Option<&LinkTarget>> {
+    pub(crate) fn link(&mut self, parent: u64, name: &str) -> Result<Option<&LinkTarget>> {
+        self.ensure(parent)?;
         let g = self.group(parent)?;
         Ok(g.index
             .get(name)
@@ -348,13 +375,14 @@ impl State {
 
     /// Follows `path` from `start` through hard links to groups; returns
     /// the object the whole path names, if any.
-    pub(crate) fn resolve(&self, start: u64, path: &str) -> Result<Option<u64>> {
+    pub(crate) fn resolve(&mut self, start: u64, path: &str) -> Result<Option<u64>> {
         let mut at = if path.starts_with('/') {
             self.root
         } else {
             start
         };
         for c in components(path) {
+            self.ensure(at)?;
             if !matches!(self.obj(at)?.kind, Kind::Group(_)) {
                 return Ok(None);
             }
@@ -388,6 +416,7 @@ impl State {
             at = match self.link(at, c)? {
                 Some(LinkTarget::Hard(a)) => {
                     let a = *a;
+                    self.ensure(a)?;
                     if !matches!(self.obj(a)?.kind, Kind::Group(_)) {
                         return Err(Error::usage(format!("{c:?} in {path:?} is not a group")));
                     }
@@ -438,6 +467,7 @@ impl State {
         }
         if let LinkTarget::Hard(a) = &target {
             let a = *a;
+            self.ensure(a)?;
             let o = self.obj_mut(a)?;
             o.refcount += 1;
             o.dirty = true;
@@ -471,6 +501,7 @@ impl State {
     /// An attribute that exists is replaced by a new one (with a new
     /// creation index, as h5py's overwrite does).
     pub(crate) fn set_attr(&mut self, addr: u64, mut attr: Attr) -> Result<()> {
+        self.ensure_attrs(addr)?;
         let o = self.obj_mut(addr)?;
         o.dirty = true;
         o.attrs.retain(|a| a.name != attr.name);
@@ -481,6 +512,97 @@ impl State {
             .ok_or_else(|| Error::usage("more than 65535 attributes created on one object"))?;
         o.attrs.push(attr);
         Ok(())
+    }
+
+    /// Removes link `name` from group `parent` (h5py's `del group[name]`).
+    /// An object whose last hard link goes is deleted with its storage,
+    /// which later allocations reuse (and which shortens the file when it
+    /// lies at its end); a group's members go with it the same way.
+    pub(crate) fn unlink(&mut self, parent: u64, name: &str) -> Result<()> {
+        self.ensure(parent)?;
+        let pobj = self.obj_mut(parent)?;
+        let Kind::Group(g) = &mut pobj.kind else {
+            return Err(Error::usage("links can only be removed from groups"));
+        };
+        let Some(i) = g.index.remove(name) else {
+            return Err(Error::not_found(format!(
+                "unable to delete {name:?}: no such link"
+            )));
+        };
+        let link = g.links.remove(i);
+        for (j, l) in g.links.iter().enumerate().skip(i) {
+            g.index.insert(l.name.clone(), j);
+        }
+        pobj.dirty = true;
+        if let LinkTarget::Hard(a) = link.target {
+            self.release(a)?;
+        }
+        Ok(())
+    }
+
+    /// Drops one hard link to the object at `addr`, deleting it when it
+    /// was the last.
+    fn release(&mut self, addr: u64) -> Result<()> {
+        self.ensure(addr)?;
+        let o = self.obj_mut(addr)?;
+        o.refcount = o.refcount.saturating_sub(1);
+        o.dirty = true;
+        if o.refcount > 0 {
+            return Ok(());
+        }
+        // a deleted group's links go too
+        let members: Vec<LinkTarget> = match &o.kind {
+            Kind::Group(g) => g.links.iter().map(|l| l.target.clone()).collect(),
+            _ => Vec::new(),
+        };
+        for t in members {
+            if let LinkTarget::Hard(a) = t
+                && a != addr
+                && !self.deleted.contains(&a)
+            {
+                self.release(a)?;
+            }
+        }
+        let Some(o) = self.objects.remove(&addr) else {
+            return Ok(());
+        };
+        self.deleted.insert(addr);
+        self.free_object(o);
+        Ok(())
+    }
+
+    /// Gives back the space of a deleted object: its header chunks, raw
+    /// data and the structures written for it. (Structures of a loaded
+    /// object that this session did not rewrite, such as an old chunk
+    /// index or B-tree, are not known here and stay allocated.)
+    fn free_object(&mut self, o: Obj) {
+        let prefix = o
+            .prefix
+            .unwrap_or_else(|| self.opts.prefix(o.track_attr_order));
+        let head = flush::prefix_len(&prefix, o.header.chunk0) + o.header.chunk0;
+        let mut extents = vec![(o.header.addr, head as u64)];
+        extents.extend(o.header.conts.iter().copied());
+        extents.extend(o.attr_space.iter().copied());
+        match &o.kind {
+            Kind::Group(g) => {
+                extents.extend(g.stab_space.iter().copied());
+                extents.extend(g.dense_space.iter().copied());
+            }
+            Kind::Dataset(d) => match &d.layout {
+                model::LayoutM::Contiguous { addr: Some(a) } => extents.push((*a, d.data_bytes())),
+                model::LayoutM::Chunked(c) => {
+                    extents.extend(c.chunks.values().map(|l| (l.addr, l.size)));
+                    if c.index != model::IndexChoice::Single {
+                        extents.extend(c.index_space.iter().copied());
+                    }
+                }
+                _ => {}
+            },
+            Kind::Datatype(_) => {}
+        }
+        for (a, l) in extents {
+            self.space.free(a, l);
+        }
     }
 
     /// Adds a committed datatype at `path` (relative to `start`).
@@ -499,7 +621,7 @@ impl State {
 
     /// The committed datatype at `path` (relative to `start`): its address
     /// and type.
-    pub(crate) fn committed(&self, start: u64, path: &str) -> Result<(u64, Datatype)> {
+    pub(crate) fn committed(&mut self, start: u64, path: &str) -> Result<(u64, Datatype)> {
         let a = self
             .resolve(start, path)?
             .ok_or_else(|| Error::usage(format!("no committed datatype {path:?}")))?;

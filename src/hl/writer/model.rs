@@ -125,14 +125,22 @@ pub(crate) struct ChunkedM {
     /// Index address last written.
     pub(crate) index_addr: Option<u64>,
     pub(crate) index_dirty: bool,
+    /// The layout message of a loaded dataset (its version and index
+    /// parameters are kept).
+    pub(crate) layout: Option<crate::format::layout::ChunkedLayout>,
 }
 
 /// Dataset storage.
 #[derive(Debug, Clone)]
 pub(crate) enum LayoutM {
     Compact(Vec<u8>),
-    Contiguous { addr: Option<u64> },
+    Contiguous {
+        addr: Option<u64>,
+    },
     Chunked(ChunkedM),
+    /// A loaded dataset whose storage h5rs does not write (external raw
+    /// data, virtual): its layout is kept as it is.
+    Kept,
 }
 
 /// A dataset.
@@ -145,6 +153,9 @@ pub(crate) struct DatasetM {
     pub(crate) layout: LayoutM,
     pub(crate) filters: Vec<FilterInfo>,
     pub(crate) fill: FillValue,
+    /// Loaded from the file: its datatype, fill value and filter messages
+    /// are kept as they were.
+    pub(crate) loaded: bool,
 }
 
 impl DatasetM {
@@ -183,6 +194,14 @@ pub(crate) struct Obj {
     pub(crate) next_attr_order: u16,
     /// Space of the dense attribute storage last written.
     pub(crate) attr_space: Vec<Extent>,
+    /// The header prefix of an object loaded from the file (new objects
+    /// take the format's).
+    pub(crate) prefix: Option<crate::format::object_header::HeaderPrefix>,
+    /// Messages of a loaded object kept as they are.
+    pub(crate) kept: Vec<crate::format::object_header::Message>,
+    /// The attributes are in `attrs` (always, for new objects); until a
+    /// loaded object's attributes change they stay in `kept`.
+    pub(crate) attrs_loaded: bool,
     /// Hard links to the object.
     pub(crate) refcount: u32,
     /// The header must be rewritten on the next flush.

@@ -1,0 +1,358 @@
+//! Opening an existing file for writing: objects are loaded into the
+//! writer's model the first time something changes them, from a read view
+//! of the file as it was opened. A loaded object keeps every header message
+//! the writer does not regenerate, byte for byte (datatype, fill value,
+//! filters, times, comments, unknown messages), and its header stays where
+//! it is, in the chunks it had.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use super::gheap::GlobalHeapWriter;
+use super::model::{
+    ChunkLoc, ChunkedM, DatasetM, GroupM, GroupStyle, HeaderSpace, IndexChoice, Kind, LayoutM,
+    LinkM, Obj,
+};
+use super::space::Space;
+use super::{Format, Options, State, Writer};
+use crate::error::{Error, Result};
+use crate::format::cursor::Cursor;
+use crate::format::layout::{ChunkIndexKind, Layout};
+use crate::format::messages::{AttributeInfo, LinkInfo};
+use crate::format::object_header::{HeaderPrefix, Message, RawHeader, msg};
+use crate::hl::file::File;
+use crate::hl::group::Group;
+use crate::hl::object::{Object, ObjectData};
+use crate::limits::Limits;
+
+/// Superblock flag (version 3): the file is open for writing.
+const FLAG_WRITE: u32 = 0x01;
+
+impl Writer {
+    /// Opens the file at `path` for reading and writing (h5py's `'r+'`).
+    pub(crate) fn open(path: &Path, limits: Limits) -> Result<File> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)?;
+        let base_view = File::open_with_limits(path, limits)?;
+        let sb = base_view.inner.sb.clone();
+        if sb.version >= 3 && sb.flags & FLAG_WRITE != 0 {
+            return Err(Error::usage(format!(
+                "{} is marked as open for writing by another program (or one that did not \
+                 close it): open it read-only, or clear the mark (`h5rs clear`, as h5clear) \
+                 if no program is writing it",
+                path.display()
+            )));
+        }
+        let opts = Options {
+            format: if sb.version >= 2 {
+                Format::Latest
+            } else {
+                Format::Earliest
+            },
+            userblock: sb.position,
+            track_order: false,
+            sizes: sb.sizes,
+        };
+        let eof = sb.eof.max(
+            std::fs::metadata(path)?
+                .len()
+                .saturating_sub(sb.position)
+                .min(sb.eof),
+        );
+        let space = Space::new(file, sb.position, eof);
+        let mut state = State {
+            space,
+            opts,
+            objects: BTreeMap::new(),
+            root: sb.root,
+            gheap: GlobalHeapWriter::default(),
+            dirty: false,
+            closed: false,
+            view: None,
+            base: Some(base_view),
+            superblock: Some(sb.clone()),
+            deleted: Default::default(),
+        };
+        if sb.version >= 3 {
+            // mark the file open for writing, as libhdf5 does
+            state.superblock_flags(FLAG_WRITE)?;
+        }
+        let writer = Arc::new(Writer {
+            state: Mutex::new(state),
+            generation: AtomicU64::new(1),
+            path: path.to_path_buf(),
+            limits,
+        });
+        writer.view()
+    }
+}
+
+impl State {
+    /// Rewrites the superblock of an opened file with `flags`.
+    pub(crate) fn superblock_flags(&mut self, flags: u32) -> Result<()> {
+        if let Some(sb) = &mut self.superblock {
+            sb.flags = flags;
+            let bytes = sb.encode()?;
+            self.space.write_absolute(sb.position, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Loads the object at `addr` into the model if it is not there yet.
+    pub(crate) fn ensure(&mut self, addr: u64) -> Result<()> {
+        if self.objects.contains_key(&addr) {
+            return Ok(());
+        }
+        if self.deleted.contains(&addr) {
+            return Err(Error::usage(format!(
+                "the object at address {addr} was deleted"
+            )));
+        }
+        let Some(view) = self.base.clone() else {
+            return Err(Error::usage(format!(
+                "no object at address {addr} in this file"
+            )));
+        };
+        let obj = load(&view, addr, self.opts)?;
+        self.objects.insert(addr, obj);
+        Ok(())
+    }
+
+    /// Loads the attributes of a loaded object into the model, taking its
+    /// attribute messages out of the kept ones (before it changes them).
+    pub(crate) fn ensure_attrs(&mut self, addr: u64) -> Result<()> {
+        self.ensure(addr)?;
+        let view = self.base.clone();
+        let o = self.obj_mut(addr)?;
+        if o.attrs_loaded {
+            return Ok(());
+        }
+        let Some(view) = view else {
+            o.attrs_loaded = true;
+            return Ok(());
+        };
+        let object = Object::from_data(ObjectData::load(&view, addr, String::new())?)?;
+        let attrs = object.attrs()?;
+        let sizes = view.inner.ctx().sizes;
+        let mut next = 0u16;
+        if let Some(m) = o.kept.iter().find(|m| m.kind == msg::ATTRIBUTE_INFO) {
+            let info = AttributeInfo::decode(&mut Cursor::new(&m.data, m.addr, sizes))?;
+            next = info.max_creation_index;
+        }
+        o.attrs = attrs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| super::model::Attr {
+                name: a.name().to_string(),
+                dtype: a.dtype().clone(),
+                space: a.space().clone(),
+                data: a.raw().to_vec(),
+                order: i as u16,
+            })
+            .collect();
+        o.next_attr_order = next.max(o.attrs.len() as u16);
+        o.kept
+            .retain(|m| m.kind != msg::ATTRIBUTE && m.kind != msg::ATTRIBUTE_INFO);
+        o.attrs_loaded = true;
+        Ok(())
+    }
+}
+
+/// Messages a loaded object keeps verbatim unless the writer takes them
+/// over: all but those the model regenerates for its kind.
+fn regenerated(kind: &Kind, m: &Message) -> bool {
+    match (kind, m.kind) {
+        (_, msg::REFCOUNT) => true,
+        (Kind::Group(_), msg::SYMBOL_TABLE | msg::LINK_INFO | msg::LINK) => true,
+        (Kind::Dataset(d), msg::DATASPACE) => !matches!(d.layout, LayoutM::Kept),
+        (Kind::Dataset(d), msg::LAYOUT) => !matches!(d.layout, LayoutM::Kept),
+        _ => false,
+    }
+}
+
+/// Reads the object at `addr` of `view` into the model.
+fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
+    let ctx = view.inner.ctx();
+    let raw = RawHeader::read(&ctx, addr)?;
+    let prefix = raw.prefix;
+    // a v2 continuation chunk starts with "OCHK" and ends with a checksum,
+    // which the chunk's recorded start and length leave out
+    let (before, overhead) = match raw.prefix {
+        HeaderPrefix::V1 { .. } => (0u64, 0u64),
+        HeaderPrefix::V2(_) => (4, 8),
+    };
+    let chunk0 = raw
+        .chunks
+        .first()
+        .map(|c| c.len as usize)
+        .ok_or_else(|| Error::format("object header without chunks", addr))?;
+    let conts: Vec<(u64, u64)> = raw
+        .chunks
+        .iter()
+        .skip(1)
+        .map(|c| (c.addr.saturating_sub(before), c.len + overhead))
+        .collect();
+    let object = Object::from_data(ObjectData::load(view, addr, String::new())?)?;
+    let header = &object.data().header;
+    let mut refcount = match raw.prefix {
+        HeaderPrefix::V1 { refcount } => refcount,
+        HeaderPrefix::V2(_) => 1,
+    };
+    if let Some(m) = header.find(msg::REFCOUNT)
+        && let Some(b) = m.data.get(1..5)
+    {
+        refcount = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    }
+    let track_attr_order = matches!(prefix, HeaderPrefix::V2(p) if p.track_creation_order);
+    let kind = match &object {
+        Object::Group(g) => Kind::Group(load_group(g, opts)?),
+        Object::Dataset(d) => {
+            let layout = match d.layout_message() {
+                Layout::Compact { data } => LayoutM::Compact(data.clone()),
+                Layout::Contiguous { address, .. } if !d.is_external() => {
+                    LayoutM::Contiguous { addr: *address }
+                }
+                Layout::Chunked(cl) => {
+                    let index = match &cl.index {
+                        ChunkIndexKind::BTreeV1 => IndexChoice::BTreeV1,
+                        ChunkIndexKind::Single { .. } => IndexChoice::Single,
+                        ChunkIndexKind::Implicit => IndexChoice::Implicit,
+                        ChunkIndexKind::FixedArray { .. } => IndexChoice::FixedArray,
+                        ChunkIndexKind::ExtensibleArray { .. } => IndexChoice::ExtensibleArray,
+                        ChunkIndexKind::BTreeV2 { .. } => IndexChoice::BTreeV2,
+                    };
+                    let chunks = d
+                        .stored_chunks()?
+                        .into_iter()
+                        .map(|(r, _)| {
+                            (
+                                r.coords,
+                                ChunkLoc {
+                                    addr: r.addr,
+                                    size: r.size,
+                                    mask: r.filter_mask,
+                                },
+                            )
+                        })
+                        .collect();
+                    LayoutM::Chunked(ChunkedM {
+                        dims: cl.dims.clone(),
+                        chunks,
+                        index,
+                        index_space: Vec::new(),
+                        index_addr: cl.address,
+                        index_dirty: false,
+                        layout: Some(cl.clone()),
+                    })
+                }
+                // external raw data and virtual datasets stay as they are
+                _ => LayoutM::Kept,
+            };
+            Kind::Dataset(DatasetM {
+                dtype: d.dtype().clone(),
+                dtype_ref: None,
+                space: d.space(),
+                layout,
+                filters: d.filters().to_vec(),
+                fill: d.fill_value().clone(),
+                loaded: true,
+            })
+        }
+        Object::Datatype(t) => Kind::Datatype(t.dtype()?),
+    };
+    let kept = header
+        .messages
+        .iter()
+        .filter(|m| !regenerated(&kind, m))
+        .cloned()
+        .collect();
+    Ok(Obj {
+        header: HeaderSpace {
+            addr,
+            chunk0,
+            conts,
+        },
+        kind,
+        attrs: Vec::new(),
+        track_attr_order,
+        next_attr_order: 0,
+        attr_space: Vec::new(),
+        refcount,
+        dirty: false,
+        prefix: Some(prefix),
+        kept,
+        attrs_loaded: false,
+    })
+}
+
+/// A group's links as the model holds them.
+fn load_group(g: &Group, _opts: Options) -> Result<GroupM> {
+    let sizes = g.data.file.inner.ctx().sizes;
+    let header = &g.data.header;
+    let (style, track, next) = match header.find(msg::LINK_INFO) {
+        Some(m) if header.find(msg::SYMBOL_TABLE).is_none() => {
+            let info = LinkInfo::decode(&mut Cursor::new(&m.data, m.addr, sizes))?;
+            (GroupStyle::Links, info.track_order, info.max_creation_index)
+        }
+        _ => (GroupStyle::SymbolTable, false, 0),
+    };
+    let heap_header = match header.find(msg::SYMBOL_TABLE) {
+        Some(m) => {
+            let st = crate::format::messages::SymbolTableMessage::decode(&mut Cursor::new(
+                &m.data, m.addr, sizes,
+            ))?;
+            Some(st.heap)
+        }
+        None => None,
+    };
+    let mut out = GroupM::new(style, track);
+    out.heap_header = heap_header;
+    let mut links = g.links()?;
+    if track {
+        links.sort_by_key(|l| l.creation_order);
+    }
+    for (i, l) in links.into_iter().enumerate() {
+        let order = l.creation_order.unwrap_or(i as u64);
+        out.index.insert(l.name.clone(), out.links.len());
+        out.links.push(LinkM {
+            name: l.name,
+            target: l.target,
+            order,
+        });
+    }
+    out.next_order = next.max(out.links.len() as u64);
+    Ok(out)
+}
+
+impl File {
+    /// Opens an existing file for reading and writing (h5py's
+    /// `h5py.File(path, 'r+')`): objects, data and attributes can be
+    /// added, changed and deleted. A version 3 superblock is marked open
+    /// for writing until the file is closed, as libhdf5 does; a file that
+    /// carries the mark (a writer that crashed) is refused.
+    ///
+    /// # Errors
+    /// `Io` when the file cannot be opened for writing, `Format` when it is
+    /// not HDF5, `Usage` when it is marked open for writing.
+    pub fn open_rw(path: impl AsRef<Path>) -> Result<File> {
+        Writer::open(path.as_ref(), Limits::default())
+    }
+
+    /// Opens the file for reading and writing, creating it when missing
+    /// (h5py's `'a'`).
+    ///
+    /// # Errors
+    /// As [`File::open_rw`] and [`File::create`].
+    pub fn append(path: impl AsRef<Path>) -> Result<File> {
+        let p = path.as_ref();
+        if p.exists() {
+            File::open_rw(p)
+        } else {
+            File::create(p)
+        }
+    }
+}

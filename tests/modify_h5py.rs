@@ -1,0 +1,126 @@
+//! Files made by h5py (libhdf5), then opened and changed by h5rs
+//! (`File::open_rw`): each change is made by h5py on the same original
+//! too, and libhdf5 must dump both results alike; `h5rs canon` must agree,
+//! h5dump must read the earliest-format results.
+
+mod common;
+
+use common::h5check::Batch;
+use h5rs::File;
+use ndarray::{Array1, Array2, s};
+
+/// The original file, written by h5py at `p`.
+const MAKE: &str = r#"
+f = h5py.File(p, "w", libver=LIBVER)
+f.attrs["title"] = "original"
+g = f.create_group("data")
+g["contig"] = np.arange(200, dtype="<i4").reshape(20, 10)
+g.create_dataset("chunked", data=np.arange(1000, dtype="<f8").reshape(100, 10), chunks=(16, 10), maxshape=(None, 10))
+g.create_dataset("gzip", data=(np.arange(4000) % 97).astype("<i2").reshape(40, 100), compression="gzip", shuffle=True)
+g.create_dataset("fixed", data=np.arange(60, dtype="<u1").reshape(6, 10), chunks=(4, 4))
+g["strings"] = ["a", "bb", "ccc"]
+g["contig"].attrs["units"] = "K"
+for i in range(5):
+    f.create_group("old/g%d" % i)
+f["old/x"] = np.ones(5)
+f["keep"] = np.arange(3)
+f.close()
+"#;
+
+/// The changes, as h5py makes them.
+const CHANGE: &str = r#"
+f = h5py.File(p, "r+")
+f["data/contig"][:5] = -1
+f["data/contig"][10:12, 2:4] = 7
+f["data/chunked"].resize((150, 10))
+f["data/chunked"][100:150] = np.arange(500, dtype="<f8").reshape(50, 10) * 2
+f["data/chunked"][3, :] = -3.5
+f["data/gzip"][5:7, :] = 11
+f["data/fixed"][1:5, 3:9] = 200
+f.attrs["title"] = "changed"
+f.attrs["added"] = np.arange(4)
+for i in range(12):
+    f["data/contig"].attrs["a%02d" % i] = i
+g = f.create_group("data/new")
+g["v"] = np.arange(7, dtype="<i8")
+for i in range(20):
+    f.create_group("old/h%02d" % i)
+del f["old/g2"]
+del f["old/x"]
+f["old/soft"] = h5py.SoftLink("/keep")
+f.close()
+"#;
+
+fn change(path: &std::path::Path) {
+    let f = File::open_rw(path).unwrap();
+    let c = f.dataset("data/contig").unwrap();
+    c.write_slice(&Array2::from_elem((5, 10), -1i32), s![..5, ..])
+        .unwrap();
+    c.write_slice(&Array2::from_elem((2, 2), 7i32), s![10..12, 2..4])
+        .unwrap();
+    let ch = f.dataset("data/chunked").unwrap();
+    ch.resize((150, 10)).unwrap();
+    ch.write_slice(
+        &Array2::from_shape_fn((50, 10), |(i, j)| (i * 10 + j) as f64 * 2.0),
+        s![100..150, ..],
+    )
+    .unwrap();
+    ch.write_slice(&Array1::from_elem(10, -3.5f64), s![3, ..])
+        .unwrap();
+    f.dataset("data/gzip")
+        .unwrap()
+        .write_slice(&Array2::from_elem((2, 100), 11i16), s![5..7, ..])
+        .unwrap();
+    f.dataset("data/fixed")
+        .unwrap()
+        .write_slice(&Array2::from_elem((4, 6), 200u8), s![1..5, 3..9])
+        .unwrap();
+    f.write_attr("title", "changed").unwrap();
+    f.write_attr("added", &vec![0i64, 1, 2, 3]).unwrap();
+    for i in 0..12 {
+        c.write_attr(&format!("a{i:02}"), &(i as i64)).unwrap();
+    }
+    let g = f.create_group("data/new").unwrap();
+    g.write_dataset("v", &(0..7).collect::<Vec<i64>>()).unwrap();
+    for i in 0..20 {
+        f.create_group(&format!("old/h{i:02}")).unwrap();
+    }
+    f.unlink("old/g2").unwrap();
+    f.unlink("old/x").unwrap();
+    let e = f.unlink("old/x").unwrap_err();
+    assert!(matches!(e, h5rs::Error::NotFound(_)), "{e}");
+    f.link_soft("/keep", "old/soft").unwrap();
+    f.close().unwrap();
+}
+
+#[test]
+fn changes_to_h5py_files_read_the_same_as_h5pys_own() {
+    let dir = common::scratch("modify_h5py");
+    let mut b = Batch::default();
+    for libver in ["earliest", "latest"] {
+        let path = dir.join(format!("orig_{libver}.h5"));
+        let make = MAKE.replace("LIBVER", &format!("{libver:?}"));
+        common::run_python(
+            &format!(
+                "import sys, h5py, numpy as np\np = sys.argv[1] + '/orig_{libver}.h5'\n{make}"
+            ),
+            &dir,
+        );
+        change(&path);
+        b.add(
+            &format!("modify/{libver}"),
+            &path,
+            &format!("{make}\n{CHANGE}"),
+            libver == "earliest",
+        );
+        b.check(
+            r#"
+f = h5py.File(p, "r")
+assert f.attrs["title"] == "changed"
+assert sorted(f["old"]) == sorted(["g0", "g1", "g3", "g4", "soft"] + ["h%02d" % i for i in range(20)])
+assert (f["old/soft"][:] == np.arange(3)).all()
+"#,
+        );
+    }
+    b.run(&dir);
+}
