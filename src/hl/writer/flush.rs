@@ -519,16 +519,34 @@ fn attribute_messages(
 }
 
 /// Writes every changed structure, then the superblock.
+///
+/// The order keeps the file on disk valid if the process dies at any
+/// point: space freed since the last flush is not reused before this one
+/// completes; the global heap and the objects never written before go
+/// first (nothing on disk points at them yet); then the superblock, so its
+/// end of file covers everything allocated; then the headers already on
+/// disk, each after the structures it points to (continuation chunks before
+/// chunk 0); the superblock last.
 pub(crate) fn flush(st: &mut State) -> Result<()> {
     let sizes = st.opts.sizes();
-    let addrs: Vec<u64> = st
-        .objects
-        .iter()
-        .filter(|(_, o)| o.dirty)
-        .map(|(&a, _)| a)
-        .collect();
+    st.gheap.flush(&mut st.space, sizes)?;
+    let mut fresh: Vec<u64> = Vec::new();
+    let mut rewrite: Vec<u64> = Vec::new();
+    for (&a, o) in &st.objects {
+        if o.dirty {
+            if o.written {
+                rewrite.push(a);
+            } else {
+                fresh.push(a);
+            }
+        }
+    }
     let mut root_stab = None;
-    for addr in addrs {
+    let fresh_count = fresh.len();
+    for (i, addr) in fresh.into_iter().chain(rewrite).enumerate() {
+        if i == fresh_count {
+            write_superblock(st, None)?;
+        }
         let Some(mut obj) = st.objects.remove(&addr) else {
             continue;
         };
@@ -539,6 +557,7 @@ pub(crate) fn flush(st: &mut State) -> Result<()> {
             root_stab = g.stab;
         }
         obj.dirty = r.is_err();
+        obj.written |= r.is_ok();
         st.objects.insert(addr, obj);
         r?;
     }
@@ -547,8 +566,14 @@ pub(crate) fn flush(st: &mut State) -> Result<()> {
     {
         root_stab = g.stab;
     }
-    st.gheap.flush(&mut st.space, sizes)?;
-    write_superblock(st, root_stab)
+    write_superblock(st, root_stab)?;
+    let eof = st.space.eof;
+    st.space.commit_frees();
+    if st.space.eof != eof {
+        // space freed at the end shortened the file
+        write_superblock(st, root_stab)?;
+    }
+    Ok(())
 }
 
 fn write_superblock(st: &mut State, root_stab: Option<(u64, u64)>) -> Result<()> {
@@ -699,7 +724,13 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
             st.space.free(a, l);
         }
     }
-    for (bytes, addr) in chunks.iter().zip(targets) {
+    // a header already on disk: its structures are written; the end of
+    // file must cover them before it points there
+    if obj.written {
+        write_superblock(st, None)?;
+    }
+    // continuation chunks before chunk 0, which points at them
+    for (bytes, addr) in chunks.iter().zip(targets).rev() {
         st.space.write(addr, bytes)?;
     }
     Ok(())

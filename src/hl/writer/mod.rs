@@ -329,6 +329,7 @@ impl State {
             attrs_loaded: true,
             refcount: 0,
             dirty: true,
+            written: false,
         };
         let messages = flush::initial_messages(&self.opts, &obj)?;
         let needed: usize = messages.iter().map(|m| prefix.message_size(m)).sum();

@@ -206,4 +206,6 @@ pub(crate) struct Obj {
     pub(crate) refcount: u32,
     /// The header must be rewritten on the next flush.
     pub(crate) dirty: bool,
+    /// The header is on disk (a flush wrote it, or it was loaded).
+    pub(crate) written: bool,
 }

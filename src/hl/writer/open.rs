@@ -283,6 +283,7 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
         attr_space: Vec::new(),
         refcount,
         dirty: false,
+        written: true,
         prefix: Some(prefix),
         kept,
         attrs_loaded: false,

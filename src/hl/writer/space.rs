@@ -19,6 +19,10 @@ pub(crate) struct Space {
     /// Freed ranges (address, length), sorted by address, disjoint and
     /// never touching each other.
     free: Vec<(u64, u64)>,
+    /// Ranges freed since the last flush: the file on disk may still use
+    /// them (the flushed headers point there), so they are reused only
+    /// once the next flush is complete ([`Space::commit_frees`]).
+    pending: Vec<(u64, u64)>,
 }
 
 /// Allocations are rounded up to this many bytes so that structures stay
@@ -36,6 +40,7 @@ impl Space {
             base,
             eof,
             free: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -57,11 +62,25 @@ impl Space {
         at
     }
 
-    /// Gives `len` bytes at `addr` back. Ranges at the end of the file
-    /// shorten it; others join the free list, merged with their
-    /// neighbours.
+    /// Gives `len` bytes at `addr` back, for reuse after the next flush.
     /// (No rounding: structures libhdf5 wrote are packed without gaps.)
     pub(crate) fn free(&mut self, addr: u64, len: u64) {
+        if len > 0 {
+            self.pending.push((addr, len));
+        }
+    }
+
+    /// Makes the ranges freed before a completed flush reusable.
+    pub(crate) fn commit_frees(&mut self) {
+        for (a, l) in std::mem::take(&mut self.pending) {
+            self.release(a, l);
+        }
+    }
+
+    /// Returns a range to the free list at once. Ranges at the end of the
+    /// file shorten it; others join the free list, merged with their
+    /// neighbours.
+    fn release(&mut self, addr: u64, len: u64) {
         if len == 0 {
             return;
         }
@@ -160,19 +179,28 @@ mod tests {
         let c = s.allocate(8);
         assert_eq!((a, b, c, s.eof), (96, 112, 128, 136));
         s.free(a, 16);
+        // not reused before a flush completes
+        assert_eq!(s.allocate(8), 136);
+        s.commit_frees();
+        s.free(136, 8);
+        s.commit_frees();
         assert_eq!(s.allocate(8), 96);
         assert_eq!(s.allocate(8), 104);
         assert_eq!(s.allocate(8), 136);
         // freeing the last range shortens the file
         s.free(136, 8);
+        s.commit_frees();
         assert_eq!(s.eof, 136);
         s.free(c, 8);
         s.free(b, 16);
+        s.commit_frees();
         assert_eq!(s.eof, 112);
         // a hole stays on the list until its neighbour goes
         s.free(96, 8);
+        s.commit_frees();
         assert_eq!((s.eof, s.free.clone()), (112, vec![(96, 8)]));
         s.free(104, 8);
+        s.commit_frees();
         assert_eq!(s.eof, 96);
         assert!(s.free.is_empty());
     }
