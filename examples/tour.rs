@@ -114,6 +114,129 @@ fn main() -> Result<()> {
     }
     drop(f);
 
+    // Step 6: deleting a dataset
+    let third = format!("{dir}/my_third_hdf5.hdf5");
+    let size = |p: &str| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let f = File::create(&third)?;
+    f.write_dataset(
+        "data/dataset1",
+        &Array2::from_shape_fn((10, 10000), |(i, j)| (i * 10000 + j) as i64),
+    )?;
+    f.close()?;
+    println!("Step 6: {third}: {} bytes", size(&third));
+    let f = File::open_rw(&third)?;
+    f.unlink("data/dataset1")?;
+    f.flush()?;
+    println!(
+        "Step 6: after deleting data/dataset1: {} bytes (the file did not shrink; its 800000 bytes are free for the next writes)",
+        size(&third)
+    );
+    f.write_dataset(
+        "data/dataset2",
+        &Array2::from_shape_fn((10, 10000), |(i, j)| -((i * 10000 + j) as i64)),
+    )?;
+    f.unlink("data/dataset2")?;
+    f.close()?;
+    println!(
+        "Step 6: after writing a new dataset of the same size there (and deleting it): {} bytes",
+        size(&third)
+    );
+    let f = File::open_rw(&third)?;
+    if let Err(e) = f.unlink("data/dataset1") {
+        println!("Step 6: trying to delete a dataset that doesn't exist: {e}");
+    }
+    f.close()?;
+
+    // Step 6a: deleting a whole group
+    let f = File::create(&third)?;
+    for k in 0..3i64 {
+        let a = Array2::from_shape_fn((10, 10000), |(i, j)| k * 100_000 + (i * 10000 + j) as i64);
+        f.write_dataset(&format!("data/dataset{}", k + 1), &a)?;
+    }
+    f.close()?;
+    println!("Step 6a: three datasets: {} bytes", size(&third));
+    let f = File::open_rw(&third)?;
+    f.unlink("data")?;
+    f.close()?;
+    let f = File::open(&third)?;
+    let mut left = Vec::new();
+    f.root()?.visit(|p| {
+        left.push(p.to_string());
+        None::<()>
+    })?;
+    println!(
+        "Step 6a: after deleting data: {} bytes, objects left: {left:?}",
+        size(&third)
+    );
+    drop(f);
+
+    // Step 7: updating an existing dataset
+    let fourth = format!("{dir}/my_fourth_hdf5.hdf5");
+    let f = File::create(&fourth)?;
+    for k in 0..3i64 {
+        let a = Array2::from_shape_fn((10000, 10), |(i, j)| k * 100_000 + (i * 10 + j) as i64);
+        f.write_dataset(&format!("data/dataset{}", k + 1), &a)?;
+    }
+    f.close()?;
+    let f = File::open_rw(&fourth)?;
+    let d = f.dataset("data/dataset1")?;
+    println!(
+        "Step 7: before:\n{}",
+        d.read_slice::<i64, _, Ix2>(s![..10, ..])?
+    );
+    d.write_slice(&Array2::from_elem((5, 10), -1i64), s![..5, ..])?;
+    f.close()?;
+    let f = File::open(&fourth)?;
+    let d = f.dataset("data/dataset1")?;
+    println!(
+        "Step 7: after:\n{}",
+        d.read_slice::<i64, _, Ix2>(s![..10, ..])?
+    );
+    drop(f);
+
+    // Step 8: resizing a dataset (created with h5py's default type, f4)
+    let rows = Array2::from_shape_fn((10000, 10), |(i, j)| (i * 10 + j) as f32);
+    let f = File::create(&fourth)?;
+    let dset1 = f
+        .new_dataset::<f32>()?
+        .shape((10000, 10))
+        .maxshape((100000, 10))
+        .create("resizable/dataset1")?;
+    dset1.write(&rows)?;
+    f.close()?;
+    println!("Step 8: {fourth}: {} bytes", size(&fourth));
+    let f = File::open_rw(&fourth)?;
+    let dset1 = f.dataset("resizable/dataset1")?;
+    println!(
+        "Step 8: shape {:?}, maxshape {:?}",
+        dset1.shape(),
+        dset1.maxshape()
+    );
+    dset1.resize((20000, 10))?;
+    println!("Step 8: resized to {:?}", dset1.shape());
+    dset1.write_slice(&rows, s![10000.., ..])?;
+    f.close()?;
+    println!("Step 8: {fourth}: {} bytes", size(&fourth));
+    let f = File::open_rw(&fourth)?;
+    let dset1 = f.dataset("resizable/dataset1")?;
+    let all = dset1.read::<f32, Ix2>()?;
+    println!(
+        "Step 8: read {:?}, last row {}",
+        all.shape(),
+        all.row(all.nrows() - 1)
+    );
+    println!(
+        "Step 8: shape {:?}, maxshape {:?}",
+        dset1.shape(),
+        dset1.maxshape()
+    );
+    match dset1.resize((dset1.shape()[0] * 6, 10)) {
+        Ok(()) => println!("Step 8: resized past maxshape?!"),
+        Err(e) => println!("Step 8: resizing to 6 times the rows fails: {e}"),
+    }
+    println!("Step 8: shape still {:?}", dset1.shape());
+    f.close()?;
+
     // Step 9: attributes on groups and datasets
     let f = File::builder().create(&second)?;
     f.write_attr("title", "h5rs tour")?;

@@ -24,6 +24,13 @@ fn the_tour_writes_what_the_tutorial_expects() {
         r#"Step 4: ["first", "first/nestedfirst", "first/nestedsecond", "first/nestedthird", "second", "second/third", "second/third/fourth"]"#,
         "(dataset2 is all zeros: it was created but never written)",
         "reads back equal: true",
+        "Step 6: trying to delete a dataset that doesn't exist: not found",
+        "objects left: []",
+        "Step 8: shape [10000, 10], maxshape [Some(100000), Some(10)]",
+        "Step 8: resized to [20000, 10]",
+        "Step 8: read [20000, 10], last row [99990, 99991, 99992, 99993, 99994, 99995, 99996, 99997, 99998, 99999]",
+        "Step 8: resizing to 6 times the rows fails:",
+        "Step 8: shape still [20000, 10]",
     ] {
         assert!(
             stdout.contains(needle),
@@ -48,6 +55,15 @@ with h5py.File(d + "/my_second_hdf5.hdf5", "r") as f:
     assert d1.attrs["units"] == "counts"
     assert list(d1.attrs["scale"]) == [1.0, 0.5, 0.25]
     assert d1.attrs["valid_max"] == 99
+with h5py.File(d + "/my_third_hdf5.hdf5", "r") as f:
+    l = []
+    f.visit(l.append)
+    assert l == [], l
+with h5py.File(d + "/my_fourth_hdf5.hdf5", "r") as f:
+    d1 = np.arange(100000, dtype="f4").reshape(10000, 10)
+    r = f["resizable/dataset1"]
+    assert r.shape == (20000, 10) and r.maxshape == (100000, 10) and r.dtype == np.dtype("<f4")
+    assert (r[:10000] == d1).all() and (r[10000:] == d1).all()
 with h5py.File(d + "/my_compressed_hdf5.hdf5", "r") as f:
     big = (np.arange(100000).reshape(10000, 10)) % 1000
     assert (f["plain"][:] == big).all()

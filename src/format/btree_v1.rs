@@ -219,6 +219,44 @@ pub fn walk(
     walk_node(ctx, root, kind, None, 0, &mut seen, leaf)
 }
 
+/// The address of every node of the tree at `root` (each node once), for a
+/// writer that replaces the tree and gives its space back. Cycles and
+/// depth are checked as in [`walk`].
+pub fn node_addresses(ctx: &FileCtx, root: u64, kind: NodeType) -> Result<Vec<u64>> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let mut level = vec![root];
+    for _ in 0..=ctx.limits.max_tree_depth {
+        let mut next = Vec::new();
+        for addr in level {
+            if !seen.insert(addr) {
+                return Err(Error::format("v1 B-tree: node reached twice (cycle)", addr));
+            }
+            let node = Node::read(ctx, addr, kind)?;
+            out.push(addr);
+            if node.level > 0 {
+                next.extend(node.children.iter().copied());
+            }
+        }
+        if next.is_empty() {
+            return Ok(out);
+        }
+        level = next;
+    }
+    Err(Error::limit(format!(
+        "v1 B-tree at {root:#x} is deeper than {}",
+        ctx.limits.max_tree_depth
+    )))
+}
+
+/// Bytes of one node of `kind` with room for `2k` children, as libhdf5
+/// allocates every node (see [`NodeImage::encode`]).
+pub fn node_len(kind: NodeType, k: u16, sizes: Sizes) -> u64 {
+    let key = kind.key_size_for(sizes) as u64;
+    let o = u64::from(sizes.offset);
+    8 + 2 * o + 2 * u64::from(k) * (key + o) + key
+}
+
 fn walk_node(
     ctx: &FileCtx,
     addr: u64,

@@ -588,6 +588,10 @@ impl State {
             Kind::Group(g) => {
                 extents.extend(g.stab_space.iter().copied());
                 extents.extend(g.dense_space.iter().copied());
+                if let Some(h) = g.heap_header {
+                    let len = crate::format::heap::local::LocalHeapHeader::size(self.opts.sizes());
+                    extents.push((h, len as u64));
+                }
             }
             Kind::Dataset(d) => match &d.layout {
                 model::LayoutM::Contiguous { addr: Some(a) } => extents.push((*a, d.data_bytes())),

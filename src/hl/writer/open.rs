@@ -312,6 +312,9 @@ fn load_group(g: &Group, _opts: Options) -> Result<GroupM> {
     };
     let mut out = GroupM::new(style, track);
     out.heap_header = heap_header;
+    if let Some(m) = header.find(msg::SYMBOL_TABLE) {
+        out.stab_space = symbol_table_extents(g, m)?;
+    }
     let mut links = g.links()?;
     if track {
         links.sort_by_key(|l| l.creation_order);
@@ -326,6 +329,35 @@ fn load_group(g: &Group, _opts: Options) -> Result<GroupM> {
         });
     }
     out.next_order = next.max(out.links.len() as u64);
+    Ok(out)
+}
+
+/// The space of a symbol table (B-tree nodes, symbol table nodes and the
+/// local heap's data segment; the heap header stays where it is), given
+/// back when the group's links are written anew.
+fn symbol_table_extents(g: &Group, m: &Message) -> Result<Vec<(u64, u64)>> {
+    use crate::format::btree_v1::{self, NodeType};
+    use crate::format::heap::local::LocalHeapHeader;
+    use crate::format::symbol_table::SymbolTableEntry;
+    let inner = &g.data.file.inner;
+    let ctx = inner.ctx();
+    let sizes = ctx.sizes;
+    let st = crate::format::messages::SymbolTableMessage::decode(&mut Cursor::new(
+        &m.data, m.addr, sizes,
+    ))?;
+    let node = btree_v1::node_len(NodeType::Group, inner.sb.group_internal_k, sizes);
+    let mut out: Vec<(u64, u64)> = btree_v1::node_addresses(&ctx, st.btree, NodeType::Group)?
+        .into_iter()
+        .map(|a| (a, node))
+        .collect();
+    let snod =
+        8 + 2 * u64::from(inner.sb.group_leaf_k) * SymbolTableEntry::size(sizes.offset) as u64;
+    btree_v1::walk(&ctx, st.btree, NodeType::Group, &mut |_, a| {
+        out.push((a, snod));
+        Ok(())
+    })?;
+    let heap = LocalHeapHeader::decode(&mut ctx.cursor_at(st.heap, "local heap")?)?;
+    out.push((heap.data_addr, heap.data_size));
     Ok(out)
 }
 

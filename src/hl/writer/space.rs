@@ -99,10 +99,13 @@ impl Space {
             self.free[i - 1].1 = end - self.free[i - 1].0;
             j = i - 1;
         }
-        if let Some(&(a, l)) = self.free.get(j)
-            && a + l >= self.eof
-            && j + 1 == self.free.len()
-        {
+        let _ = j;
+        // free ranges that reach the end shorten the file, repeatedly (a
+        // range freed earlier may reach the new end)
+        while let Some(&(a, l)) = self.free.last() {
+            if a + l < self.eof {
+                break;
+            }
             self.free.pop();
             self.eof = a;
         }
