@@ -61,3 +61,4 @@ pub use hl::writer::Format;
 pub use hl::writer::api::{
     DatasetBuilder, FileBuilder, IntoMaxShape, IntoShape, MaxDim, Scalar, WriteData, guess_chunk,
 };
+pub use hl::writer::copy::{CopyOptions, CopyReport, LayoutChoice};

@@ -4,6 +4,7 @@ mod bench;
 mod canon;
 mod dump;
 mod ls;
+mod repack;
 mod stats;
 
 use std::process::ExitCode;
@@ -67,6 +68,23 @@ enum Cmd {
         /// The HDF5 file.
         file: String,
     },
+    /// Copy a file into a new, compact one (as h5repack): every object,
+    /// link and attribute; `--filter` and `--layout` change every dataset.
+    Repack {
+        /// Filters for every dataset, in order: GZIP=N, SHUF, FLET, NONE.
+        #[arg(short, long)]
+        filter: Vec<String>,
+        /// Layout of every dataset: CONTI, COMPA or CHUNK=AxB.
+        #[arg(short, long)]
+        layout: Option<String>,
+        /// Format of the copy: earliest or latest (default: the input's).
+        #[arg(long)]
+        format: Option<String>,
+        /// The file to copy.
+        input: String,
+        /// The new file.
+        output: String,
+    },
     /// Run a benchmark workload: read-all|read-cols FILE DSET,
     /// read-random FILE DSET N, meta-walk FILE.
     Bench {
@@ -120,6 +138,16 @@ fn main() -> ExitCode {
         } => (file, stats::run(file, path, *fill, *block_rows)),
         Cmd::Canon { file } => (file, canon::run(file)),
         Cmd::Bench { workload, args } => (workload, bench::run(workload, args)),
+        Cmd::Repack {
+            filter,
+            layout,
+            format,
+            input,
+            output,
+        } => (
+            input,
+            repack::run(input, output, filter, layout.as_deref(), format.as_deref()),
+        ),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -163,8 +163,32 @@ fn with_writer_sizes(dt: &Datatype) -> Datatype {
     }
 }
 
+/// Changes a copy makes to every dataset (as `h5repack -f` and `-l`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CopyOptions {
+    /// The filter pipeline of every chunked dataset (`Some(vec![])`: no
+    /// filters); datasets that are not chunked become chunked (h5py's
+    /// automatic chunk shape) to take filters. `None` keeps each dataset's.
+    pub filters: Option<Vec<crate::format::filter_pipeline::FilterInfo>>,
+    /// The layout of every dataset. `None` keeps each dataset's.
+    pub layout: Option<LayoutChoice>,
+}
+
+/// A storage layout asked of a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayoutChoice {
+    /// One block.
+    Contiguous,
+    /// In the object header (datasets under 64 KiB; larger ones keep
+    /// theirs).
+    Compact,
+    /// Chunks of these dimensions (datasets of another rank keep theirs).
+    Chunked(Vec<u64>),
+}
+
 struct Copier<'a> {
     src: &'a File,
+    opts: CopyOptions,
     map: HashMap<u64, u64>,
     datasets: Vec<(Dataset, u64)>,
     attrs: Vec<(Vec<Attribute>, u64, String)>,
@@ -297,6 +321,7 @@ impl Copier<'_> {
         } else {
             Vec::new()
         };
+        let (layout, filters) = self.override_layout(st, d, &space, &dtype, layout, filters, path);
         let model = DatasetM {
             dtype,
             dtype_ref: None,
@@ -309,6 +334,76 @@ impl Copier<'_> {
         // attribute creation order tracked in the original's header
         let track = d.data.header.version == 2 && d.data.header.flags & 0x04 != 0;
         st.new_object(Kind::Dataset(model), track || st.opts.track_order)
+    }
+
+    /// The layout and filters the options ask for, where they fit the
+    /// dataset.
+    #[allow(clippy::too_many_arguments)]
+    fn override_layout(
+        &mut self,
+        st: &State,
+        d: &Dataset,
+        space: &Dataspace,
+        dtype: &Datatype,
+        layout: LayoutM,
+        filters: Vec<crate::format::filter_pipeline::FilterInfo>,
+        path: &str,
+    ) -> (LayoutM, Vec<crate::format::filter_pipeline::FilterInfo>) {
+        let simple = space.kind == SpaceKind::Simple && !space.dims.is_empty();
+        let resizable = space
+            .max_dims
+            .iter()
+            .zip(&space.dims)
+            .any(|(m, &n)| *m != Some(n));
+        let n = space.element_count().unwrap_or(0) as usize;
+        let latest = st.opts.latest();
+        let chunked = |dims: Vec<u64>| {
+            let index = super::api::choose_index(latest, &space.dims, &space.max_dims, &dims);
+            LayoutM::Chunked(ChunkedM {
+                dims,
+                chunks: Default::default(),
+                index,
+                index_space: Vec::new(),
+                index_addr: None,
+                index_dirty: true,
+                layout: None,
+            })
+        };
+        let (mut layout, mut filters) = (layout, filters);
+        match &self.opts.layout {
+            Some(LayoutChoice::Contiguous) if !resizable && d.layout() != LayoutClass::Virtual => {
+                layout = LayoutM::Contiguous { addr: None };
+                filters.clear();
+            }
+            Some(LayoutChoice::Compact) if !resizable && n * dtype.size() < 60 * 1024 => {
+                layout = LayoutM::Compact(vec![0; n * dtype.size()]);
+                filters.clear();
+            }
+            Some(LayoutChoice::Chunked(dims)) if simple && dims.len() == space.dims.len() => {
+                layout = chunked(dims.clone());
+            }
+            Some(_) => self.note(path, "keeps its layout (the one asked for does not fit it)"),
+            None => {}
+        }
+        if let Some(f) = &self.opts.filters {
+            if !f.is_empty() && !matches!(layout, LayoutM::Chunked(_)) && simple {
+                layout = chunked(super::api::guess_chunk(&space.dims, dtype.size()));
+            }
+            if matches!(layout, LayoutM::Chunked(_)) {
+                filters = f
+                    .iter()
+                    .map(|fi| {
+                        let mut fi = fi.clone();
+                        // shuffle is told the element size
+                        if fi.id == 2 {
+                            fi.params = vec![dtype.size() as u32];
+                        }
+                        fi
+                    })
+                    .collect();
+            }
+        }
+        (layout, filters)
     }
 
     /// Writes a dataset's elements into its copy at `dst`.
@@ -367,6 +462,29 @@ impl Copier<'_> {
             }
             let sel = Selection::all(&space.dims);
             return st.write_elements(dst, &sel, &out);
+        }
+        let same_storage = match (d.layout_message(), &st.obj(dst)?.kind) {
+            (Layout::Chunked(cl), Kind::Dataset(dm)) => match &dm.layout {
+                LayoutM::Chunked(c) => c.dims == cl.dims && dm.filters == d.filters(),
+                _ => false,
+            },
+            _ => true,
+        };
+        if !same_storage {
+            // another layout or filters: elements decoded, then written
+            // (and filtered in parallel) as any write is
+            let raw = d.read_raw()?;
+            let sel = Selection::all(&space.dims);
+            return st.write_elements(dst, &sel, &raw);
+        }
+        if let (Kind::Dataset(dm), Layout::Contiguous { .. } | Layout::Compact { .. }) =
+            (&st.obj(dst)?.kind, d.layout_message())
+        {
+            if matches!(dm.layout, LayoutM::Chunked(_)) {
+                let raw = d.read_raw()?;
+                let sel = Selection::all(&space.dims);
+                return st.write_elements(dst, &sel, &raw);
+            }
         }
         match d.layout_message() {
             Layout::Chunked(_) => {
@@ -473,12 +591,13 @@ impl Copier<'_> {
 impl Writer {
     /// Copies everything reachable from `src`'s root group into this
     /// file's root group.
-    pub(crate) fn copy_from(&self, src: &File) -> Result<CopyReport> {
+    pub(crate) fn copy_from(&self, src: &File, opts: &CopyOptions) -> Result<CopyReport> {
         let root = src.root()?;
         self.modify(|st| {
             let dst_root = st.root;
             let mut c = Copier {
                 src,
+                opts: opts.clone(),
                 map: HashMap::from([(root.addr(), dst_root)]),
                 datasets: Vec::new(),
                 attrs: vec![(root.attrs()?, dst_root, "/".to_string())],
@@ -509,10 +628,19 @@ impl File {
     /// `Usage` when this file is read-only or a name already exists;
     /// errors reading `src`.
     pub fn copy_from(&self, src: &File) -> Result<CopyReport> {
+        self.copy_from_with(src, &CopyOptions::default())
+    }
+
+    /// As [`File::copy_from`], changing every dataset's layout or filters
+    /// as `opts` asks (what `h5repack -l` and `-f` do).
+    ///
+    /// # Errors
+    /// As [`File::copy_from`]; filters h5rs cannot write.
+    pub fn copy_from_with(&self, src: &File, opts: &CopyOptions) -> Result<CopyReport> {
         let w = self
             .writer
             .as_ref()
             .ok_or_else(|| Error::usage("the file is open read-only"))?;
-        w.copy_from(src)
+        w.copy_from(src, opts)
     }
 }
