@@ -19,7 +19,7 @@ use crate::format::datatype::Datatype;
 use crate::format::layout::ChunkIndexKind;
 use crate::format::layout::Layout;
 use crate::format::link::LinkTarget;
-use crate::format::object_header::msg;
+use crate::format::object_header::{HeaderPrefix, V2Prefix, msg};
 use crate::format::shared::SharedRef;
 use crate::hl::attribute::Attribute;
 use crate::hl::dataset::{Dataset, LayoutClass};
@@ -50,18 +50,35 @@ fn points_into_file(dt: &Datatype) -> bool {
 
 /// Points object references at the copies; `false` when a value cannot be
 /// carried over (a region reference, a reference to another file).
-fn map_refs(v: &mut Value, map: &HashMap<u64, u64>) -> bool {
+/// True when an attribute of `o` is too large for a header message.
+fn obj_attrs_too_big(o: &Object) -> Result<bool> {
+    Ok(o.attrs()?.iter().any(|a| a.raw().len() > 60 * 1024))
+}
+
+/// A reference to an address that holds no object (a dangling reference,
+/// as files cut out of larger ones have) becomes a null reference: libhdf5
+/// cannot follow either.
+fn map_refs(v: &mut Value, map: &HashMap<u64, u64>, src: &File) -> bool {
     match v {
-        Value::ObjectRef(Some(a)) => match map.get(a) {
-            Some(&n) => {
-                *a = n;
-                true
+        Value::ObjectRef(r @ Some(_)) => {
+            let a = r.unwrap_or(0);
+            match map.get(&a) {
+                Some(&n) => {
+                    *r = Some(n);
+                    true
+                }
+                None if src.object_at(a).is_err() => {
+                    *r = None;
+                    true
+                }
+                None => false,
             }
-            None => false,
-        },
+        }
         Value::RegionRef(Some(_)) | Value::Reference(_) => false,
-        Value::Compound(m) => m.iter_mut().all(|(_, v)| map_refs(v, map)),
-        Value::Array(items) | Value::Sequence(items) => items.iter_mut().all(|v| map_refs(v, map)),
+        Value::Compound(m) => m.iter_mut().all(|(_, v)| map_refs(v, map, src)),
+        Value::Array(items) | Value::Sequence(items) => {
+            items.iter_mut().all(|v| map_refs(v, map, src))
+        }
         _ => true,
     }
 }
@@ -93,6 +110,11 @@ fn copy_region_refs(
         }
         let target = crate::format::cursor::le_uint(&obj[..src_o]);
         let Some(&new) = map.get(&target) else {
+            if src.object_at(target).is_err() {
+                // dangling: a null reference
+                out.extend(std::iter::repeat_n(0u8, o + 4));
+                continue;
+            }
             return Ok(None);
         };
         let mut bytes = new.to_le_bytes()[..o].to_vec();
@@ -215,6 +237,7 @@ impl Copier<'_> {
                         continue;
                     }
                     let obj = self.src.object_at_path(*a, &path)?;
+                    let big_attrs = obj_attrs_too_big(&obj)?;
                     let new = match &obj {
                         Object::Group(g) => {
                             let track = g.tracks_order()?;
@@ -238,6 +261,11 @@ impl Copier<'_> {
                         }
                     };
                     self.map.insert(*a, new);
+                    if big_attrs && !st.opts.latest() {
+                        // attributes over 64 KiB need dense storage, which
+                        // only a version 2 header has
+                        st.obj_mut(new)?.prefix = Some(HeaderPrefix::V2(V2Prefix::default()));
+                    }
                 }
                 other => st.add_link(dst, &link.name, other.clone())?,
             }
@@ -411,8 +439,17 @@ impl Copier<'_> {
         let path = d.name().to_string();
         // a committed type is shared with the copy of the committed type
         if let Some(m) = d.data.header.find(msg::DATATYPE).filter(|m| m.is_shared()) {
-            let mut c = crate::format::Cursor::new(&m.data, m.addr, st.opts.sizes());
+            let mut c = crate::format::Cursor::new(&m.data, m.addr, self.src.inner.sb.sizes);
             if let Ok(SharedRef::Header(a)) = SharedRef::decode(&mut c) {
+                // a committed type no link names (an anonymous one) is
+                // copied unlinked too
+                if !self.map.contains_key(&a)
+                    && let Ok(Object::Datatype(t)) = self.src.object_at(a)
+                {
+                    let track = st.opts.track_order;
+                    let n = st.new_object(Kind::Datatype(t.dtype()?), track)?;
+                    self.map.insert(a, n);
+                }
                 match self.map.get(&a) {
                     Some(&t) => {
                         if let Kind::Dataset(dm) = &mut st.obj_mut(dst)?.kind {
@@ -448,7 +485,7 @@ impl Copier<'_> {
         }
         if points_into_file(&dtype) {
             let mut values = d.read_raw_vec::<Value>()?;
-            if !values.iter_mut().all(|v| map_refs(v, &self.map)) {
+            if !values.iter_mut().all(|v| map_refs(v, &self.map, self.src)) {
                 self.note(
                     &path,
                     "holds region or external references, which are not written: data left out",
@@ -490,16 +527,36 @@ impl Copier<'_> {
             Layout::Chunked(_) => {
                 // stored chunks as they are
                 let chunks = d.stored_chunks()?;
+                // partial edge chunks stored unfiltered ("do not filter
+                // partial edge chunks"): the copy says so chunk by chunk, in
+                // the filter mask, which every index can hold
+                let edges_raw = match d.layout_message() {
+                    Layout::Chunked(cl) if cl.dont_filter_partial_edges => Some(cl.dims.clone()),
+                    _ => None,
+                };
+                let all_skipped = (1u32 << d.filters().len().min(31)) - 1;
                 let mut placed = Vec::with_capacity(chunks.len());
                 for (rec, bytes) in chunks {
                     let a = st.space.allocate(bytes.len() as u64);
                     st.space.write(a, bytes)?;
+                    let mut mask = rec.filter_mask;
+                    if let Some(cd) = &edges_raw {
+                        let partial = rec
+                            .coords
+                            .iter()
+                            .zip(cd)
+                            .zip(&space.dims)
+                            .any(|((&s, &c), &n)| (s + 1) * c > n);
+                        if partial {
+                            mask |= all_skipped;
+                        }
+                    }
                     placed.push((
                         rec.coords,
                         ChunkLoc {
                             addr: a,
                             size: bytes.len() as u64,
-                            mask: rec.filter_mask,
+                            mask,
                         },
                     ));
                 }
@@ -554,7 +611,7 @@ impl Copier<'_> {
                 }
             } else if points_into_file(&dtype) && !a.is_null() {
                 let mut values = a.read_raw::<Value>()?;
-                if !values.iter_mut().all(|v| map_refs(v, &self.map)) {
+                if !values.iter_mut().all(|v| map_refs(v, &self.map, self.src)) {
                     self.note(
                         path,
                         format!(

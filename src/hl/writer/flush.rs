@@ -651,7 +651,8 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
             }
             dataset_messages(&opts, d, sizes)?
         }
-        Kind::Datatype(_) if obj.prefix.is_some() => Vec::new(),
+        // a loaded committed type keeps its datatype message
+        Kind::Datatype(_) if obj.kept.iter().any(|m| m.kind == msg::DATATYPE) => Vec::new(),
         Kind::Datatype(t) => datatype_messages(&opts, t),
     };
     // a loaded object: the messages kept as they were come first

@@ -1,0 +1,151 @@
+//! `h5rs repack` over the shared corpus: every file h5rs reads (the
+//! conformance pass list) is copied into both formats, and libhdf5's
+//! canonical dump of each copy (one Python process for all) must equal
+//! libhdf5's reference dump of the original.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use h5rs::{File, Format, LayoutClass, Object};
+
+fn shared() -> PathBuf {
+    std::env::var_os("H5RS_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+}
+
+/// True when the file holds a virtual dataset (its copy holds the data,
+/// not the mappings, so the dump's layout differs).
+fn has_virtual(f: &File) -> bool {
+    let Ok(root) = f.root() else { return false };
+    let mut found = false;
+    let _ = root.visit_items(|_, o| {
+        if let Object::Dataset(d) = o
+            && d.layout() == LayoutClass::Virtual
+        {
+            found = true;
+            return Some(());
+        }
+        None
+    });
+    found
+}
+
+const DRIVER: &str = r#"
+import importlib.util, json, os, sys
+os.environ.setdefault("HDF5_EXTFILE_PREFIX", "${ORIGIN}")
+spec = importlib.util.spec_from_file_location("h5canon", sys.argv[1])
+h5canon = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(h5canon)
+out = {}
+for p in json.load(open(sys.argv[2])):
+    try:
+        out[p] = h5canon.walk(p)
+    except Exception as e:
+        out[p] = "error: %r" % (e,)
+json.dump(out, open(sys.argv[3], "w"))
+"#;
+
+#[test]
+fn repacked_corpus_files_dump_as_the_originals() {
+    let corpus = shared().join("corpus");
+    let dir = common::scratch("repack_corpus");
+    let list = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-pass.txt"),
+    )
+    .unwrap();
+    let mut copies: Vec<(String, PathBuf, PathBuf)> = Vec::new();
+    let mut failures = Vec::new();
+    let mut skipped = 0;
+    for (i, rel) in list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("_bad/"))
+        .enumerate()
+    {
+        let reference = corpus.join("_canon").join(format!("{rel}.canon.jsonl"));
+        if !reference.exists() {
+            skipped += 1;
+            continue;
+        }
+        let src = match File::open(corpus.join(rel)) {
+            Ok(f) => f,
+            Err(e) => {
+                failures.push(format!("{rel}: open: {e}"));
+                continue;
+            }
+        };
+        if has_virtual(&src) {
+            skipped += 1;
+            continue;
+        }
+        for (tag, format) in [("e", Format::Earliest), ("l", Format::Latest)] {
+            let out = dir.join(format!("{i}{tag}.h5"));
+            let r = File::builder().format(format).create(&out).and_then(|dst| {
+                dst.copy_from(&src)
+                    .and_then(|rep| dst.close().map(|()| rep))
+            });
+            match r {
+                Ok(report) if report.notes.is_empty() => {
+                    copies.push((format!("{rel} ({format:?})"), out, reference.clone()))
+                }
+                Ok(report) => failures.push(format!("{rel} ({format:?}): {:?}", report.notes)),
+                Err(e) => failures.push(format!("{rel} ({format:?}): {e}")),
+            }
+        }
+    }
+    let input = dir.join("copies.json");
+    let output = dir.join("dumps.json");
+    let paths: Vec<String> = copies
+        .iter()
+        .map(|c| c.1.to_string_lossy().into_owned())
+        .collect();
+    std::fs::write(&input, serde_json::to_vec(&paths).unwrap()).unwrap();
+    let st = Command::new(common::python())
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(shared().join("conformance/h5canon.py"))
+        .arg(&input)
+        .arg(&output)
+        .status()
+        .unwrap();
+    assert!(st.success(), "the dump driver failed");
+    let dumps: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&output).unwrap()).unwrap();
+    let mut passed = 0;
+    for (name, path, reference) in &copies {
+        let expected: Vec<serde_json::Value> = std::fs::read_to_string(reference)
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let got = &dumps[path.to_string_lossy().as_ref()];
+        if got.as_array() == Some(&expected) {
+            passed += 1;
+        } else {
+            let diff: Vec<String> = expected
+                .iter()
+                .zip(got.as_array().into_iter().flatten())
+                .filter(|(a, b)| a != b)
+                .take(2)
+                .map(|(a, b)| format!("\n    expected {a}\n    got      {b}"))
+                .collect();
+            failures.push(format!(
+                "{name}: the copy dumps differently{}{}",
+                diff.join(""),
+                if got.is_string() {
+                    format!(" {got}")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    eprintln!(
+        "repack over the corpus: {passed} copies dump as their originals, {} differ or fail, {skipped} files skipped (no reference dump, or virtual datasets)",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
