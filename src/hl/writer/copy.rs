@@ -516,12 +516,11 @@ impl Copier<'_> {
         }
         if let (Kind::Dataset(dm), Layout::Contiguous { .. } | Layout::Compact { .. }) =
             (&st.obj(dst)?.kind, d.layout_message())
+            && matches!(dm.layout, LayoutM::Chunked(_))
         {
-            if matches!(dm.layout, LayoutM::Chunked(_)) {
-                let raw = d.read_raw()?;
-                let sel = Selection::all(&space.dims);
-                return st.write_elements(dst, &sel, &raw);
-            }
+            let raw = d.read_raw()?;
+            let sel = Selection::all(&space.dims);
+            return st.write_elements(dst, &sel, &raw);
         }
         match d.layout_message() {
             Layout::Chunked(_) => {
