@@ -62,3 +62,4 @@ pub use hl::writer::api::{
     DatasetBuilder, FileBuilder, IntoMaxShape, IntoShape, MaxDim, Scalar, WriteData, guess_chunk,
 };
 pub use hl::writer::copy::{CopyOptions, CopyReport, LayoutChoice};
+pub use hl::writer::open::clear_write_mark;

@@ -48,6 +48,9 @@ for i in range(20):
 del f["old/g2"]
 del f["old/x"]
 f["old/soft"] = h5py.SoftLink("/keep")
+del f["data/contig"].attrs["units"]
+h5py.h5a.rename(f["data/contig"].id, b"a00", b"first")
+f.move("old/g4", "moved/g4")
 f.close()
 "#;
 
@@ -90,6 +93,13 @@ fn change(path: &std::path::Path) {
     let e = f.unlink("old/x").unwrap_err();
     assert!(matches!(e, h5rs::Error::NotFound(_)), "{e}");
     f.link_soft("/keep", "old/soft").unwrap();
+    c.delete_attr("units").unwrap();
+    assert!(matches!(
+        c.delete_attr("units"),
+        Err(h5rs::Error::NotFound(_))
+    ));
+    c.rename_attr("a00", "first").unwrap();
+    f.move_link("old/g4", "moved/g4").unwrap();
     f.close().unwrap();
 }
 
@@ -117,10 +127,36 @@ fn changes_to_h5py_files_read_the_same_as_h5pys_own() {
             r#"
 f = h5py.File(p, "r")
 assert f.attrs["title"] == "changed"
-assert sorted(f["old"]) == sorted(["g0", "g1", "g3", "g4", "soft"] + ["h%02d" % i for i in range(20)])
+assert sorted(f["old"]) == sorted(["g0", "g1", "g3", "soft"] + ["h%02d" % i for i in range(20)])
+assert "g4" in f["moved"] and "units" not in f["data/contig"].attrs and f["data/contig"].attrs["first"] == 0
 assert (f["old/soft"][:] == np.arange(3)).all()
 "#,
         );
     }
     b.run(&dir);
+}
+
+#[test]
+fn a_file_left_open_for_writing_is_refused_until_cleared() {
+    let dir = common::scratch("modify_mark");
+    let path = dir.join("m.h5");
+    common::run_python(
+        "import sys, h5py\nwith h5py.File(sys.argv[1] + '/m.h5', 'w', libver='latest') as f:\n    f['x'] = [1, 2]\n",
+        &dir,
+    );
+    let f = File::open_rw(&path).unwrap();
+    f.write_attr("a", &1i32).unwrap();
+    f.flush().unwrap();
+    // a writer that dies without closing leaves the mark
+    std::mem::forget(f);
+    let e = File::open_rw(&path).unwrap_err().to_string();
+    assert!(e.contains("open for writing"), "{e}");
+    assert!(h5rs::clear_write_mark(&path).unwrap());
+    assert!(!h5rs::clear_write_mark(&path).unwrap());
+    let f = File::open_rw(&path).unwrap();
+    f.close().unwrap();
+    common::run_python(
+        "import sys, h5py\nwith h5py.File(sys.argv[1] + '/m.h5', 'r') as f:\n    assert list(f['x'][:]) == [1, 2] and f.attrs['a'] == 1\n",
+        &dir,
+    );
 }

@@ -85,6 +85,12 @@ enum Cmd {
         /// The new file.
         output: String,
     },
+    /// Clear the mark a writer that did not close the file left in it
+    /// (as h5clear -s); only for a file no program is writing.
+    Clear {
+        /// The HDF5 file.
+        file: String,
+    },
     /// Run a benchmark workload: read-all|read-cols FILE DSET,
     /// read-random FILE DSET N, meta-walk FILE.
     Bench {
@@ -138,6 +144,16 @@ fn main() -> ExitCode {
         } => (file, stats::run(file, path, *fill, *block_rows)),
         Cmd::Canon { file } => (file, canon::run(file)),
         Cmd::Bench { workload, args } => (workload, bench::run(workload, args)),
+        Cmd::Clear { file } => (
+            file,
+            h5rs::clear_write_mark(file).map(|had| {
+                if had {
+                    println!("{file}: cleared the open-for-writing mark");
+                } else {
+                    println!("{file}: no mark to clear");
+                }
+            }),
+        ),
         Cmd::Repack {
             filter,
             layout,

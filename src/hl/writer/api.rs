@@ -600,6 +600,23 @@ impl File {
         self.root_live()?.link_hard(target, path)
     }
 
+    /// Deletes attribute `name` of the root group.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such attribute.
+    pub fn delete_attr(&self, name: &str) -> Result<()> {
+        self.root_live()?.delete_attr(name)
+    }
+
+    /// Moves (renames) the link at `source` to `dest` (h5py's
+    /// `f.move(source, dest)`); missing groups above `dest` are created.
+    ///
+    /// # Errors
+    /// `NotFound` when `source` does not exist, `Usage` when `dest` does.
+    pub fn move_link(&self, source: &str, dest: &str) -> Result<()> {
+        self.root_live()?.move_link(source, dest)
+    }
+
     /// Deletes the link at `path` (h5py's `del f[path]`); an object whose
     /// last link goes is deleted and its space reused.
     ///
@@ -737,6 +754,32 @@ impl Group {
         })
     }
 
+    /// Moves (renames) the link at `source` to `dest`, both relative to
+    /// this group or absolute (h5py's `group.move`).
+    ///
+    /// # Errors
+    /// `NotFound` when `source` does not exist, `Usage` when `dest` does.
+    pub fn move_link(&self, source: &str, dest: &str) -> Result<()> {
+        let w = self.writer()?;
+        let here = self.data.addr;
+        let comps = super::components(source);
+        let Some((last, dirs)) = comps.split_last() else {
+            return Err(Error::usage("cannot move a group into itself"));
+        };
+        let dir = if source.starts_with('/') {
+            format!("/{}", dirs.join("/"))
+        } else {
+            dirs.join("/")
+        };
+        w.modify(|st| {
+            let from = st.resolve(here, &dir)?.ok_or_else(|| {
+                Error::not_found(format!("unable to move {source:?}: no such link"))
+            })?;
+            let (to, new_name) = st.parent_for(here, dest)?;
+            st.move_link(from, last, to, new_name)
+        })
+    }
+
     /// Stores `dtype` as a committed datatype at `path`.
     ///
     /// # Errors
@@ -761,10 +804,30 @@ impl Group {
     }
 }
 
-/// `write_attr` and `write_attr_as` for a handle type with `data`.
+/// `write_attr`, `write_attr_as`, `delete_attr` and `rename_attr` for a
+/// handle type with `data`.
 macro_rules! attr_writers {
     ($t:ty) => {
         impl $t {
+            /// Deletes attribute `name` (h5py's `del obj.attrs[name]`).
+            ///
+            /// # Errors
+            /// `NotFound` when there is no such attribute.
+            pub fn delete_attr(&self, name: &str) -> Result<()> {
+                let addr = self.data.addr;
+                writer_of(&self.data.file)?.modify(|st| st.delete_attr(addr, name))
+            }
+
+            /// Renames attribute `old` to `new`.
+            ///
+            /// # Errors
+            /// `NotFound` when there is no attribute `old`, `Usage` when
+            /// `new` exists.
+            pub fn rename_attr(&self, old: &str, new: &str) -> Result<()> {
+                let addr = self.data.addr;
+                writer_of(&self.data.file)?.modify(|st| st.rename_attr(addr, old, new))
+            }
+
             /// Creates or replaces attribute `name` (h5py's
             /// `obj.attrs[name] = value`), with h5py's type for the value.
             ///

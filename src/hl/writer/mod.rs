@@ -638,6 +638,76 @@ impl State {
         }
     }
 
+    /// Deletes attribute `name` of the object at `addr`.
+    pub(crate) fn delete_attr(&mut self, addr: u64, name: &str) -> Result<()> {
+        self.ensure_attrs(addr)?;
+        let o = self.obj_mut(addr)?;
+        let before = o.attrs.len();
+        o.attrs.retain(|a| a.name != name);
+        if o.attrs.len() == before {
+            return Err(Error::not_found(format!("no attribute {name:?}")));
+        }
+        o.dirty = true;
+        Ok(())
+    }
+
+    /// Renames attribute `old` of the object at `addr` to `new`.
+    pub(crate) fn rename_attr(&mut self, addr: u64, old: &str, new: &str) -> Result<()> {
+        self.ensure_attrs(addr)?;
+        let o = self.obj_mut(addr)?;
+        if o.attrs.iter().any(|a| a.name == new) {
+            return Err(Error::usage(format!("attribute {new:?} already exists")));
+        }
+        let a = o
+            .attrs
+            .iter_mut()
+            .find(|a| a.name == old)
+            .ok_or_else(|| Error::not_found(format!("no attribute {old:?}")))?;
+        a.name = new.to_string();
+        o.dirty = true;
+        Ok(())
+    }
+
+    /// Moves link `name` of group `from` to group `to` as `new_name`
+    /// (h5py's `move`): the object keeps its address and link count.
+    pub(crate) fn move_link(
+        &mut self,
+        from: u64,
+        name: &str,
+        to: u64,
+        new_name: &str,
+    ) -> Result<()> {
+        if self.link(to, new_name)?.is_some() {
+            return Err(Error::usage(format!(
+                "unable to move to {new_name:?}: the name already exists"
+            )));
+        }
+        self.ensure(from)?;
+        let pobj = self.obj_mut(from)?;
+        let Kind::Group(g) = &mut pobj.kind else {
+            return Err(Error::usage("links can only be moved out of groups"));
+        };
+        let Some(i) = g.index.remove(name) else {
+            return Err(Error::not_found(format!(
+                "unable to move {name:?}: no such link"
+            )));
+        };
+        let link = g.links.remove(i);
+        for (j, l) in g.links.iter().enumerate().skip(i) {
+            g.index.insert(l.name.clone(), j);
+        }
+        pobj.dirty = true;
+        // the target keeps its count: add the link without counting it
+        let target = link.target;
+        if let LinkTarget::Hard(a) = &target {
+            let a = *a;
+            self.ensure(a)?;
+            let o = self.obj_mut(a)?;
+            o.refcount = o.refcount.saturating_sub(1);
+        }
+        self.add_link(to, new_name, target)
+    }
+
     /// Is `addr` a group of this file?
     pub(crate) fn is_group(&self, addr: u64) -> bool {
         matches!(

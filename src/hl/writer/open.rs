@@ -361,6 +361,29 @@ fn symbol_table_extents(g: &Group, m: &Message) -> Result<Vec<(u64, u64)>> {
     Ok(out)
 }
 
+/// Clears the "open for writing" mark a writer that did not close the file
+/// left in its version 3 superblock (what `h5clear -s` does). Returns
+/// whether there was a mark. Only for a file no program is writing.
+///
+/// # Errors
+/// `Io` when the file cannot be written, `Format` when it is not HDF5.
+pub fn clear_write_mark(path: impl AsRef<Path>) -> Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let path = path.as_ref();
+    let mut sb = {
+        let f = File::open(path)?;
+        f.inner.sb.clone()
+    };
+    if sb.version < 3 || sb.flags == 0 {
+        return Ok(false);
+    }
+    sb.flags = 0;
+    let bytes = sb.encode()?;
+    let file = std::fs::OpenOptions::new().write(true).open(path)?;
+    file.write_all_at(&bytes, sb.position)?;
+    Ok(true)
+}
+
 impl File {
     /// Opens an existing file for reading and writing (h5py's
     /// `h5py.File(path, 'r+')`): objects, data and attributes can be
