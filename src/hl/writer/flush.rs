@@ -579,6 +579,7 @@ pub(crate) fn flush(st: &mut State) -> Result<()> {
 fn write_superblock(st: &mut State, root_stab: Option<(u64, u64)>) -> Result<()> {
     let opts = st.opts;
     let sizes = opts.sizes();
+    st.space.cover_eof()?;
     if let Some(sb) = &mut st.superblock {
         // an opened file keeps its superblock; the end of file and the
         // root group's cached symbol table follow what was written

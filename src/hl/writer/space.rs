@@ -125,6 +125,17 @@ impl Space {
         Ok(())
     }
 
+    /// Makes the file at least as long as the allocated space (holes read
+    /// as zeros), so a superblock never claims more than the file holds;
+    /// fails as a write past the end would (a full disk, a size limit).
+    pub(crate) fn cover_eof(&self) -> Result<()> {
+        let end = self.base + self.eof;
+        if self.file.metadata()?.len() < end {
+            self.file.set_len(end)?;
+        }
+        Ok(())
+    }
+
     /// Writes at an absolute position (the superblock, the user block).
     pub(crate) fn write_absolute(&self, pos: u64, bytes: &[u8]) -> Result<()> {
         self.file.write_all_at(bytes, pos)?;
