@@ -160,3 +160,46 @@ fn a_file_left_open_for_writing_is_refused_until_cleared() {
         &dir,
     );
 }
+
+/// A file libhdf5 made with a persistent free-space manager and paged
+/// aggregation: after h5rs changes it, h5py reads it and can change it too.
+#[test]
+fn files_with_a_persistent_free_space_manager_stay_valid() {
+    let dir = common::scratch("modify_fsm");
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/freespace_paged_latest.h5");
+    let path = dir.join("fsm.h5");
+    std::fs::copy(&src, &path).unwrap();
+    let f = File::open_rw(&path).unwrap();
+    f.write_dataset("added", &(0..5000).collect::<Vec<i64>>())
+        .unwrap();
+    f.unlink("keep1").unwrap();
+    f.write_attr("changed_by", "h5rs").unwrap();
+    f.close().unwrap();
+    common::run_python(
+        r#"
+import sys, h5py, numpy as np
+p = sys.argv[1] + "/fsm.h5"
+with h5py.File(p, "r") as f:
+    assert (f["added"][:] == np.arange(5000)).all()
+    assert "keep1" not in f and f.attrs["changed_by"] == "h5rs"
+    for name in f:
+        f[name][()] if isinstance(f[name], h5py.Dataset) else None
+with h5py.File(p, "r+") as f:
+    f["more"] = np.arange(100000)
+    del f["keep2"]
+with h5py.File(p, "r") as f:
+    assert (f["more"][:] == np.arange(100000)).all() and "keep2" not in f
+"#,
+        &dir,
+    );
+    let st = std::process::Command::new("h5dump")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+}
