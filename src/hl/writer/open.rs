@@ -239,11 +239,31 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
                             )
                         })
                         .collect();
+                    // the nodes of a v1 B-tree index are known, and given
+                    // back when the index is written anew
+                    let index_space = match (&cl.index, cl.address) {
+                        (ChunkIndexKind::BTreeV1, Some(root)) => {
+                            use crate::format::btree_v1::{self, NodeType};
+                            let kind = NodeType::Chunk {
+                                key_dims: cl.dims.len() + 1,
+                            };
+                            let len = btree_v1::node_len(
+                                kind,
+                                view.inner.sb.indexed_storage_k,
+                                ctx.sizes,
+                            );
+                            btree_v1::node_addresses(&ctx, root, kind)?
+                                .into_iter()
+                                .map(|a| (a, len))
+                                .collect()
+                        }
+                        _ => Vec::new(),
+                    };
                     LayoutM::Chunked(ChunkedM {
                         dims: cl.dims.clone(),
                         chunks,
                         index,
-                        index_space: Vec::new(),
+                        index_space,
                         index_addr: cl.address,
                         index_dirty: false,
                         layout: Some(cl.clone()),
