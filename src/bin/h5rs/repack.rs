@@ -71,6 +71,14 @@ pub fn parse_layout(spec: Option<&str>) -> h5rs::Result<Option<LayoutChoice>> {
     }))
 }
 
+/// One line on the terminal, rewritten as datasets are copied.
+fn show_progress(done: usize, total: usize) {
+    eprint!("\rh5rs repack: dataset {} of {total}", done + 1);
+    if done + 1 == total {
+        eprintln!();
+    }
+}
+
 /// Copies `input` into a new file `output`.
 pub fn run(
     input: &str,
@@ -79,9 +87,13 @@ pub fn run(
     layout: Option<&str>,
     format: Option<&str>,
 ) -> h5rs::Result<()> {
+    use std::io::IsTerminal;
     let opts = CopyOptions {
         filters: parse_filters(filters)?,
         layout: parse_layout(layout)?,
+        progress: std::io::stderr()
+            .is_terminal()
+            .then_some(show_progress as fn(usize, usize)),
     };
     let src = File::open(input)?;
     let format = match format {

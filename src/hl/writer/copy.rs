@@ -186,7 +186,7 @@ fn with_writer_sizes(dt: &Datatype) -> Datatype {
 }
 
 /// Changes a copy makes to every dataset (as `h5repack -f` and `-l`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct CopyOptions {
     /// The filter pipeline of every chunked dataset (`Some(vec![])`: no
     /// filters); datasets that are not chunked become chunked (h5py's
@@ -194,6 +194,9 @@ pub struct CopyOptions {
     pub filters: Option<Vec<crate::format::filter_pipeline::FilterInfo>>,
     /// The layout of every dataset. `None` keeps each dataset's.
     pub layout: Option<LayoutChoice>,
+    /// Called with (datasets copied, datasets in all) after each dataset's
+    /// data, for a progress display.
+    pub progress: Option<fn(usize, usize)>,
 }
 
 /// A storage layout asked of a copy.
@@ -660,7 +663,12 @@ impl Writer {
                 report: CopyReport::default(),
             };
             c.group(st, &root, dst_root)?;
-            for (d, dst) in std::mem::take(&mut c.datasets) {
+            let datasets = std::mem::take(&mut c.datasets);
+            let total = datasets.len();
+            for (i, (d, dst)) in datasets.into_iter().enumerate() {
+                if let Some(p) = c.opts.progress {
+                    p(i, total);
+                }
                 c.dataset_data(st, &d, dst)
                     .map_err(|e| e.context(&format!("copying {}", d.name())))?;
             }
