@@ -26,6 +26,7 @@ fn the_tour_writes_what_the_tutorial_expects() {
         "reads back equal: true",
         "Step 6: trying to delete a dataset that doesn't exist: not found",
         "objects left: []",
+        "(the freed space was reused)",
         "Step 8: shape [10000, 10], maxshape [Some(100000), Some(10)]",
         "Step 8: resized to [20000, 10]",
         "Step 8: read [20000, 10], last row [99990, 99991, 99992, 99993, 99994, 99995, 99996, 99997, 99998, 99999]",
@@ -37,6 +38,20 @@ fn the_tour_writes_what_the_tutorial_expects() {
             "tour output lacks {needle:?}:\n{stdout}"
         );
     }
+    // deleting what was written last gives its space back at once
+    let bytes_after = |prefix: &str| -> u64 {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?}"));
+        line[prefix.len()..]
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no size in {line:?}"))
+    };
+    assert!(bytes_after("Step 6: after deleting data/dataset1: ") < 10_000);
+    assert!(bytes_after("Step 6a: after deleting data: ") < 10_000);
     common::run_python(
         r#"
 import sys, h5py, numpy as np
@@ -55,10 +70,14 @@ with h5py.File(d + "/my_second_hdf5.hdf5", "r") as f:
     assert d1.attrs["units"] == "counts"
     assert list(d1.attrs["scale"]) == [1.0, 0.5, 0.25]
     assert d1.attrs["valid_max"] == 99
-with h5py.File(d + "/my_third_hdf5.hdf5", "r") as f:
-    l = []
-    f.visit(l.append)
-    assert l == [], l
+for name in ["/my_third_hdf5.hdf5", "/my_third_repacked.hdf5"]:
+    with h5py.File(d + name, "r") as f:
+        l = []
+        f.visit(l.append)
+        assert l == ["data", "data/dataset2", "data/dataset3"], l
+        for k in (1, 2):
+            expect = k * 100000 + np.arange(100000).reshape(10, 10000)
+            assert (f["data/dataset%d" % (k + 1)][:] == expect).all()
 with h5py.File(d + "/my_fourth_hdf5.hdf5", "r") as f:
     d1 = np.arange(100000, dtype="f4").reshape(10000, 10)
     r = f["resizable/dataset1"]

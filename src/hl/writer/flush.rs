@@ -746,14 +746,14 @@ fn write_symbol_table(space: &mut Space, g: &mut GroupM, sizes: Sizes) -> Result
     for (a, l) in g.stab_space.drain(..) {
         space.free(a, l);
     }
-    let heap_header = match g.heap_header {
-        Some(a) => a,
-        None => {
-            let a = space.allocate(LocalHeapHeader::size(sizes) as u64);
-            g.heap_header = Some(a);
-            a
-        }
-    };
+    // the heap header moves with the rest (only the group's own symbol
+    // table message and the root entry's cache, both rewritten, name it)
+    let header_len = LocalHeapHeader::size(sizes) as u64;
+    if let Some(old) = g.heap_header.take() {
+        space.free(old, header_len);
+    }
+    let heap_header = space.allocate(header_len);
+    g.heap_header = Some(heap_header);
     let mut order: Vec<usize> = (0..g.links.len()).collect();
     order.sort_by(|&a, &b| g.links[a].name.as_bytes().cmp(g.links[b].name.as_bytes()));
     // heap: the empty name at 0, then each name (and soft link value)

@@ -286,6 +286,7 @@ impl Writer {
         }
         let r = g
             .flush()
+            .and_then(|()| g.compact())
             .and_then(|()| g.space.set_len())
             .and_then(|()| g.superblock_flags(0));
         g.closed = true;
@@ -724,6 +725,43 @@ impl State {
             space: &mut self.space,
             sizes,
         }
+    }
+
+    /// On close, when holes in the file (space freed by deletes) can take
+    /// every symbol table that lies above the lowest hole, writes those
+    /// symbol tables again, into the holes, so the space they took at the
+    /// end of the file can be given back: deleting what was written last
+    /// then shrinks the file. Headers and raw data do not move.
+    pub(crate) fn compact(&mut self) -> Result<()> {
+        let (free, Some(lowest)) = self.space.holes() else {
+            return Ok(());
+        };
+        let mut movable = Vec::new();
+        let mut need = 0u64;
+        for (&a, o) in &self.objects {
+            if let Kind::Group(g) = &o.kind
+                && g.style == GroupStyle::SymbolTable
+                && g.stab_space.iter().any(|&(s, _)| s > lowest)
+            {
+                need += g
+                    .stab_space
+                    .iter()
+                    .map(|&(_, l)| l.div_ceil(8) * 8)
+                    .sum::<u64>();
+                movable.push(a);
+            }
+        }
+        // room to spare: first fit leaves slivers
+        if movable.is_empty() || need * 2 > free {
+            return Ok(());
+        }
+        for a in movable {
+            if let Some(o) = self.objects.get_mut(&a) {
+                o.dirty = true;
+            }
+        }
+        self.dirty = true;
+        self.flush()
     }
 
     /// Writes everything that changed.

@@ -70,6 +70,14 @@ impl Space {
         }
     }
 
+    /// Bytes of free ranges inside the file, and the lowest one's address.
+    pub(crate) fn holes(&self) -> (u64, Option<u64>) {
+        (
+            self.free.iter().map(|&(_, l)| l).sum(),
+            self.free.first().map(|&(a, _)| a),
+        )
+    }
+
     /// Makes the ranges freed before a completed flush reusable.
     pub(crate) fn commit_frees(&mut self) {
         for (a, l) in std::mem::take(&mut self.pending) {
