@@ -48,6 +48,11 @@ for i in range(20):
 del f["old/g2"]
 del f["old/x"]
 f["old/soft"] = h5py.SoftLink("/keep")
+d = f["data/chunked"]
+d.resize((d.shape[0] + 7, 10))
+d[-7:] = 9.0
+d.resize((d.shape[0] + 1, 10))
+d[-1] = 8.0
 del f["data/contig"].attrs["units"]
 h5py.h5a.rename(f["data/contig"].id, b"a00", b"first")
 f.move("old/g4", "moved/g4")
@@ -93,6 +98,10 @@ fn change(path: &std::path::Path) {
     let e = f.unlink("old/x").unwrap_err();
     assert!(matches!(e, h5rs::Error::NotFound(_)), "{e}");
     f.link_soft("/keep", "old/soft").unwrap();
+    let ap = f.dataset("data/chunked").unwrap();
+    ap.append(&Array2::from_elem((7, 10), 9.0f64)).unwrap();
+    ap.append(&Array1::from_elem(10, 8.0f64)).unwrap();
+    assert!(ap.append(&Array1::from_elem(3, 8.0f64)).is_err());
     c.delete_attr("units").unwrap();
     assert!(matches!(
         c.delete_attr("units"),

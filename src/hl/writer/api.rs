@@ -1321,6 +1321,39 @@ impl Dataset {
         self.write_selection(data, &sel)
     }
 
+    /// Appends rows along the first axis: grows the dataset by the rows
+    /// given (an array of the dataset's rank, or one row of rank one less)
+    /// and writes them at the end.
+    ///
+    /// # Errors
+    /// `Usage` when the rows do not match the other dimensions, or the
+    /// first axis would pass its maximum.
+    pub fn append<W: WriteData + ?Sized>(&self, rows: &W) -> Result<()> {
+        let shape: Vec<u64> = self.shape().iter().map(|&d| d as u64).collect();
+        let Some((&n0, rest)) = shape.split_first() else {
+            return Err(Error::usage("cannot append to a scalar dataset"));
+        };
+        let ds: Vec<u64> = rows.data_shape().iter().map(|&d| d as u64).collect();
+        let k = if ds.len() == shape.len() && ds[1..] == *rest {
+            ds[0]
+        } else if ds == rest {
+            1
+        } else {
+            return Err(Error::usage(format!(
+                "rows of shape {ds:?} do not fit a dataset of shape {shape:?}"
+            )));
+        };
+        let mut grown = shape.clone();
+        grown[0] = n0 + k;
+        let w = self.writer()?;
+        let addr = self.data.addr;
+        w.modify(|st| st.resize(addr, &grown))?;
+        let mut sel = Selection::all(&grown);
+        sel.dims[0].start = n0;
+        sel.dims[0].count = k;
+        self.write_selection(rows, &sel)
+    }
+
     /// Changes the dataset's shape within its maxshape (h5py's
     /// `dset.resize(..)`): growing reads the new part as the fill value,
     /// shrinking drops what falls outside.
