@@ -1202,7 +1202,7 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
             },
         };
         let layout_msg = match &model.layout {
-            LayoutM::Kept => Layout::Contiguous {
+            LayoutM::Kept | LayoutM::Virtual { .. } => Layout::Contiguous {
                 address: None,
                 size: None,
             },

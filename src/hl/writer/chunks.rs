@@ -189,7 +189,7 @@ impl State {
         let box_dims: Vec<u64> = shape.to_vec();
         let origin = vec![0u64; shape.len()];
         match &mut d.layout {
-            LayoutM::Kept => Err(Error::unsupported(
+            LayoutM::Kept | LayoutM::Virtual { .. } => Err(Error::unsupported(
                 "writing to a dataset stored in external files or mapped from others (virtual)",
             )),
             LayoutM::Compact(data) => {

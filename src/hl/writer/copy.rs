@@ -326,11 +326,25 @@ impl Copier<'_> {
                     layout: None,
                 })
             }
+            Layout::Virtual {
+                address: Some(a),
+                index,
+            } => {
+                // the mappings (source file and dataset names, selections)
+                // hold no address: the heap object is copied as it is
+                let block = self.src.global_heap_object(*a, *index)?.to_vec();
+                let mut sink = st.vlen_sink();
+                let id = crate::hl::types::VlenSink::put(&mut sink, block.len() as u32, &block)?;
+                let o = st.opts.sizes().offset as usize;
+                let address = crate::format::cursor::le_uint(&id[4..4 + o]);
+                let index = u32::from_le_bytes([id[4 + o], id[5 + o], id[6 + o], id[7 + o]]);
+                LayoutM::Virtual { address, index }
+            }
             Layout::Contiguous { .. } | Layout::Virtual { .. } => {
                 if d.layout() == LayoutClass::Virtual {
                     self.note(
                         path,
-                        "virtual dataset stored as a contiguous copy of its data",
+                        "virtual dataset without mappings: stored as contiguous",
                     );
                 }
                 LayoutM::Contiguous { addr: None }
@@ -401,6 +415,9 @@ impl Copier<'_> {
             })
         };
         let (mut layout, mut filters) = (layout, filters);
+        if matches!(layout, LayoutM::Virtual { .. }) {
+            return (layout, filters);
+        }
         match &self.opts.layout {
             Some(LayoutChoice::Contiguous) if !resizable && d.layout() != LayoutClass::Virtual => {
                 layout = LayoutM::Contiguous { addr: None };
@@ -470,7 +487,10 @@ impl Copier<'_> {
             }
         }
         let space = d.space();
-        if space.kind == SpaceKind::Null || space.element_count() == Some(0) {
+        if space.kind == SpaceKind::Null
+            || space.element_count() == Some(0)
+            || d.layout() == LayoutClass::Virtual
+        {
             return Ok(());
         }
         let dtype = with_writer_sizes(d.dtype());

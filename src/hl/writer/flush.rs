@@ -158,6 +158,13 @@ fn space_version(latest: bool, s: &crate::format::dataspace::Dataspace) -> u8 {
 /// The layout message a dataset has now.
 fn layout_of(opts: &Options, d: &DatasetM) -> (Layout, u8) {
     match &d.layout {
+        LayoutM::Virtual { address, index } => (
+            Layout::Virtual {
+                address: Some(*address),
+                index: *index,
+            },
+            4,
+        ),
         LayoutM::Kept => (
             Layout::Contiguous {
                 address: None,
@@ -246,7 +253,7 @@ fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Me
             LayoutM::Compact(_) => AllocTime::Early,
             LayoutM::Contiguous { .. } => AllocTime::Late,
             LayoutM::Chunked(_) => AllocTime::Incremental,
-            LayoutM::Kept => AllocTime::Late,
+            LayoutM::Kept | LayoutM::Virtual { .. } => AllocTime::Late,
         };
     }
     out.push(message(

@@ -141,6 +141,12 @@ pub(crate) enum LayoutM {
     /// A loaded dataset whose storage h5rs does not write (external raw
     /// data, virtual): its layout is kept as it is.
     Kept,
+    /// A virtual dataset: its mappings are global heap object `index` of
+    /// the collection at `address`.
+    Virtual {
+        address: u64,
+        index: u32,
+    },
 }
 
 /// A dataset.
