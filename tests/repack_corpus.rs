@@ -151,3 +151,123 @@ fn repacked_corpus_files_dump_as_the_originals() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Every corpus file h5rs reads, opened for writing with an attribute added
+/// to its root group and a new group added: libhdf5 dumps the result as
+/// the original plus those two (copies of the files are changed, in both
+/// cases through the loader of existing objects).
+#[test]
+fn corpus_files_changed_in_place_dump_as_the_originals_plus_the_change() {
+    let corpus = shared().join("corpus");
+    let dir = common::scratch("touch_corpus");
+    let list = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-pass.txt"),
+    )
+    .unwrap();
+    let mut touched: Vec<(String, PathBuf, PathBuf)> = Vec::new();
+    let mut failures = Vec::new();
+    for (i, rel) in list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("_bad/"))
+        .enumerate()
+    {
+        let reference = corpus.join("_canon").join(format!("{rel}.canon.jsonl"));
+        if !reference.exists() {
+            continue;
+        }
+        let src = corpus.join(rel);
+        // external raw data and virtual sources are found beside the file
+        let out_dir = dir.join(format!("{i}"));
+        std::fs::create_dir_all(&out_dir).unwrap();
+        let name = src.file_name().unwrap();
+        let out = out_dir.join(name);
+        std::fs::copy(&src, &out).unwrap();
+        if let Some(parent) = src.parent() {
+            for e in std::fs::read_dir(parent).unwrap().flatten() {
+                let n = e.file_name().to_string_lossy().to_string();
+                let stem = name.to_string_lossy().trim_end_matches(".h5").to_string();
+                if n != name.to_string_lossy() && n.starts_with(&stem) && !n.ends_with(".h5") {
+                    let _ = std::fs::copy(e.path(), out_dir.join(&n));
+                }
+            }
+        }
+        let r = File::open_rw(&out).and_then(|f| {
+            f.write_attr("h5rs_touched", &1i32)?;
+            f.create_group("h5rs_new")?;
+            f.close()
+        });
+        match r {
+            Ok(()) => touched.push((rel.to_string(), out, reference)),
+            Err(e) => failures.push(format!("{rel}: {e}")),
+        }
+    }
+    let input = dir.join("files.json");
+    let output = dir.join("dumps.json");
+    let paths: Vec<String> = touched
+        .iter()
+        .map(|c| c.1.to_string_lossy().into_owned())
+        .collect();
+    std::fs::write(&input, serde_json::to_vec(&paths).unwrap()).unwrap();
+    let st = Command::new(common::python())
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(shared().join("conformance/h5canon.py"))
+        .arg(&input)
+        .arg(&output)
+        .arg(corpus.join("hdf5-testfiles"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "the dump driver failed");
+    let dumps: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&output).unwrap()).unwrap();
+    let mut passed = 0;
+    for (name, path, reference) in &touched {
+        let mut expected: Vec<serde_json::Value> = std::fs::read_to_string(reference)
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let Some(got) = dumps[path.to_string_lossy().as_ref()].as_array().cloned() else {
+            failures.push(format!(
+                "{name}: libhdf5 cannot dump it: {}",
+                dumps[path.to_string_lossy().as_ref()]
+            ));
+            continue;
+        };
+        // the change: the root's new attribute and the new group
+        let mut got = got;
+        let mut ok = true;
+        if let Some(root) = got.first_mut() {
+            ok &= root["attrs"]
+                .as_object_mut()
+                .and_then(|a| a.remove("h5rs_touched"))
+                .is_some();
+        }
+        let before = got.len();
+        got.retain(|l| l["path"] != "/h5rs_new");
+        ok &= got.len() + 1 == before;
+        expected.sort_by_key(|l| l["path"].to_string());
+        got.sort_by_key(|l| l["path"].to_string());
+        if ok && got == expected {
+            passed += 1;
+        } else {
+            let diff: Vec<String> = expected
+                .iter()
+                .zip(&got)
+                .filter(|(a, b)| a != b)
+                .take(2)
+                .map(|(a, b)| format!("\n    expected {a}\n    got      {b}"))
+                .collect();
+            failures.push(format!(
+                "{name}: changed file dumps differently{}",
+                diff.join("")
+            ));
+        }
+    }
+    eprintln!(
+        "changed in place: {passed} corpus files dump as the originals plus the change, {} differ or fail",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

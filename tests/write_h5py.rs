@@ -519,6 +519,43 @@ f.close()
     );
 }
 
+/// A user block before the HDF5 data (h5py's `userblock_size`).
+fn userblock(b: &mut Batch, dir: &Path, f: Format) {
+    let p = dir.join(format!("userblock_{}.h5", fmt_name(f)));
+    let file = File::builder()
+        .format(f)
+        .userblock(1024)
+        .create(&p)
+        .unwrap();
+    file.write_dataset("d", &(0..100).collect::<Vec<i32>>())
+        .unwrap();
+    file.create_group("g/h").unwrap();
+    file.close().unwrap();
+    let f2 = File::open_rw(&p).unwrap();
+    assert_eq!(f2.userblock_size(), 1024);
+    f2.write_attr("later", &1i8).unwrap();
+    f2.close().unwrap();
+    let py = format!(
+        r#"
+f = h5py.File(p, "w", libver="{lv}", userblock_size=1024)
+f["d"] = np.arange(100, dtype="<i4")
+f.create_group("g/h")
+f.close()
+f = h5py.File(p, "r+")
+f.attrs["later"] = np.int8(1)
+f.close()
+"#,
+        lv = libver(f)
+    );
+    b.add(
+        &format!("userblock/{}", fmt_name(f)),
+        &p,
+        &py,
+        f == Format::Earliest,
+    );
+    b.check("assert h5py.File(p, 'r').userblock_size == 1024\n");
+}
+
 #[test]
 fn written_files_read_back_in_libhdf5_as_in_h5rs() {
     let dir = common::scratch("write_h5py");
@@ -530,6 +567,7 @@ fn written_files_read_back_in_libhdf5_as_in_h5rs() {
         attributes(&mut b, &dir, f);
         tracked(&mut b, &dir, f);
         dtypes(&mut b, &dir, f);
+        userblock(&mut b, &dir, f);
     }
     b.run(&dir);
 }

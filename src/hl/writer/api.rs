@@ -340,6 +340,11 @@ impl Default for FileBuilder {
                 userblock: 0,
                 track_order: false,
                 sizes: crate::format::Sizes::DEFAULT,
+                ks: (
+                    super::flush::GROUP_LEAF_K,
+                    super::flush::GROUP_INTERNAL_K,
+                    super::flush::CHUNK_K,
+                ),
             },
             limits: Limits::default(),
         }

@@ -590,7 +590,8 @@ fn write_superblock(st: &mut State, root_stab: Option<(u64, u64)>) -> Result<()>
     if let Some(sb) = &mut st.superblock {
         // an opened file keeps its superblock; the end of file and the
         // root group's cached symbol table follow what was written
-        sb.eof = st.space.eof;
+        // stored counting from the stored base address, as libhdf5 reads it
+        sb.eof = sb.base_address + st.space.eof;
         if let (Some(entry), Some((btree, heap))) = (&mut sb.root_entry, root_stab)
             && matches!(entry.scratch, Scratch::Group { .. })
         {
@@ -603,13 +604,15 @@ fn write_superblock(st: &mut State, root_stab: Option<(u64, u64)>) -> Result<()>
         version: if opts.latest() { 3 } else { 0 },
         position: opts.userblock,
         sizes,
-        group_leaf_k: GROUP_LEAF_K,
-        group_internal_k: GROUP_INTERNAL_K,
-        indexed_storage_k: CHUNK_K,
+        group_leaf_k: opts.ks.0,
+        group_internal_k: opts.ks.1,
+        indexed_storage_k: opts.ks.2,
         flags: 0,
-        base_address: 0,
+        base_address: opts.userblock,
         extension: None,
-        eof: st.space.eof,
+        // libhdf5 stores the superblock's position as the base address,
+        // and the end of file from there
+        eof: opts.userblock + st.space.eof,
         root: st.root,
         driver_info: None,
         root_entry: Some(SymbolTableEntry {
@@ -631,7 +634,12 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
     let mut messages = match &mut obj.kind {
         Kind::Group(g) => {
             let stab = if g.style == GroupStyle::SymbolTable {
-                Some(write_symbol_table(&mut st.space, g, sizes)?)
+                Some(write_symbol_table(
+                    &mut st.space,
+                    g,
+                    sizes,
+                    (opts.ks.0, opts.ks.1),
+                )?)
             } else {
                 None
             };
@@ -649,6 +657,7 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
             {
                 let params = IndexInputs {
                     elem: d.dtype.size() as u64,
+                    chunk_k: opts.ks.2,
                     fill,
                     dims: &d.space.dims,
                     max_dims: &d.space.max_dims,
@@ -747,9 +756,14 @@ fn write_object(st: &mut State, obj: &mut Obj, sizes: Sizes) -> Result<()> {
 
 /// Frees the structures a symbol table last used and writes new ones:
 /// the local heap (its header stays put), symbol table nodes of up to
-/// `2 * GROUP_LEAF_K` entries in name order, and the v1 B-tree over them.
+/// `2 * leaf_k` entries in name order, and the v1 B-tree over them.
 /// Returns the B-tree root and the heap header address.
-fn write_symbol_table(space: &mut Space, g: &mut GroupM, sizes: Sizes) -> Result<(u64, u64)> {
+fn write_symbol_table(
+    space: &mut Space,
+    g: &mut GroupM,
+    sizes: Sizes,
+    (leaf_k, internal_k): (u16, u16),
+) -> Result<(u64, u64)> {
     for (a, l) in g.stab_space.drain(..) {
         space.free(a, l);
     }
@@ -809,11 +823,11 @@ fn write_symbol_table(space: &mut Space, g: &mut GroupM, sizes: Sizes) -> Result
     };
     space.write(heap_header, &header.encode(sizes))?;
     // symbol table nodes
-    let per_node = 2 * GROUP_LEAF_K as usize;
+    let per_node = 2 * leaf_k as usize;
     let mut leaves: Vec<(u64, u64, u64)> = Vec::new(); // (addr, first key, last key)
     let key_of = |e: &SymbolTableEntry| e.name_offset;
     for part in entries.chunks(per_node) {
-        let bytes = symbol_table::encode_node(part, GROUP_LEAF_K, sizes)?;
+        let bytes = symbol_table::encode_node(part, leaf_k, sizes)?;
         let a = space.allocate(bytes.len() as u64);
         space.write(a, &bytes)?;
         g.stab_space.push((a, bytes.len() as u64));
@@ -829,7 +843,7 @@ fn write_symbol_table(space: &mut Space, g: &mut GroupM, sizes: Sizes) -> Result
         space,
         &mut g.stab_space,
         NodeType::Group,
-        GROUP_INTERNAL_K,
+        internal_k,
         leaves
             .into_iter()
             .map(|(a, first, last)| (a, key(first), key(last)))
@@ -919,6 +933,8 @@ fn write_btree(
 /// What a chunk index needs to know of its dataset.
 struct IndexInputs<'a> {
     elem: u64,
+    /// K of v1 B-tree chunk nodes.
+    chunk_k: u16,
     /// One element of the fill value.
     fill: Vec<u8>,
     dims: &'a [u64],
@@ -1143,7 +1159,7 @@ fn write_chunk_index(
                 space,
                 &mut c.index_space,
                 NodeType::Chunk { key_dims: rank + 1 },
-                CHUNK_K,
+                p.chunk_k,
                 children,
                 key(&vec![0; rank], 0, 0, 0),
                 sizes,

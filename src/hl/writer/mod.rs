@@ -56,6 +56,9 @@ pub(crate) struct Options {
     pub(crate) track_order: bool,
     /// Widths of addresses and lengths.
     pub(crate) sizes: Sizes,
+    /// v1 B-tree K values: symbol table node (leaf) K, group node K, chunk
+    /// node K (libhdf5's defaults 4, 16 and 32, or a file's own).
+    pub(crate) ks: (u16, u16, u16),
 }
 
 impl Options {

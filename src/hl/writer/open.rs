@@ -56,13 +56,12 @@ impl Writer {
             userblock: sb.position,
             track_order: false,
             sizes: sb.sizes,
+            ks: (sb.group_leaf_k, sb.group_internal_k, sb.indexed_storage_k),
         };
-        let eof = sb.eof.max(
-            std::fs::metadata(path)?
-                .len()
-                .saturating_sub(sb.position)
-                .min(sb.eof),
-        );
+        // the stored end of file counts from the stored base address (the
+        // file's start when a user block was added after the file was
+        // written); the writer's addresses count from the superblock
+        let eof = sb.eof.saturating_sub(sb.base_address);
         let space = Space::new(file, sb.position, eof);
         let mut state = State {
             space,
