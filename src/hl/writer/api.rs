@@ -1165,15 +1165,10 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
                         "chunk of {chunk_bytes} bytes: chunks must be under 4 GiB"
                     )));
                 }
-                let fixed = self
-                    .maxshape
-                    .as_ref()
-                    .is_none_or(|m| m.iter().zip(&shape).all(|(md, &d)| *md == Some(d)));
                 let max: Vec<Option<u64>> = match &self.maxshape {
                     Some(m) => m.clone(),
                     None => shape.iter().map(|&d| Some(d)).collect(),
                 };
-                let _ = fixed;
                 let index = choose_index(latest, &shape, &max, &chunks);
                 LayoutM::Chunked(ChunkedM {
                     dims: chunks,

@@ -156,7 +156,7 @@ fn space_version(latest: bool, s: &crate::format::dataspace::Dataspace) -> u8 {
 }
 
 /// The layout message a dataset has now.
-fn layout_of(opts: &Options, d: &DatasetM) -> (Layout, u8) {
+fn layout_of(d: &DatasetM) -> (Layout, u8) {
     match &d.layout {
         LayoutM::Virtual { address, index } => (
             Layout::Virtual {
@@ -197,7 +197,6 @@ fn layout_of(opts: &Options, d: &DatasetM) -> (Layout, u8) {
                 IndexChoice::Single => c.chunks.values().next().map(|l| l.addr),
                 _ => c.index_addr,
             };
-            let _ = opts;
             (
                 Layout::Chunked(ChunkedLayout {
                     version,
@@ -221,7 +220,7 @@ fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Me
         if matches!(d.layout, LayoutM::Kept) {
             return Ok(Vec::new());
         }
-        let (layout, version) = layout_of(opts, d);
+        let (layout, version) = layout_of(d);
         return Ok(vec![
             message(
                 msg::DATASPACE,
@@ -268,7 +267,7 @@ fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Me
             filter_pipeline::encode(&d.filters, if latest { 2 } else { 1 }),
         ));
     }
-    let (layout, version) = layout_of(opts, d);
+    let (layout, version) = layout_of(d);
     if let Layout::Compact { data } = &layout
         && data.len() > 64 * 1024 - 64
     {
@@ -1154,7 +1153,6 @@ fn write_chunk_index(
                 .iter()
                 .map(|(coords, l)| (l.addr, key(coords, l.size, l.mask, 0), key(coords, 0, 0, 1)))
                 .collect();
-            let _ = elem;
             let root = write_btree(
                 space,
                 &mut c.index_space,

@@ -100,14 +100,11 @@ impl Space {
             let end = (na + nl).max(self.free[i].0 + self.free[i].1);
             self.free[i].1 = end - self.free[i].0;
         }
-        let mut j = i;
         if i > 0 && self.free[i - 1].0 + self.free[i - 1].1 >= self.free[i].0 {
             let (ca, cl) = self.free.remove(i);
             let end = (ca + cl).max(self.free[i - 1].0 + self.free[i - 1].1);
             self.free[i - 1].1 = end - self.free[i - 1].0;
-            j = i - 1;
         }
-        let _ = j;
         // free ranges that reach the end shorten the file, repeatedly (a
         // range freed earlier may reach the new end)
         while let Some(&(a, l)) = self.free.last() {
