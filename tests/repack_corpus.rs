@@ -51,6 +51,38 @@ for p in json.load(open(sys.argv[2])):
 json.dump(out, open(sys.argv[3], "w"))
 "#;
 
+/// libhdf5's dumps of `paths` (one Python process), by path; virtual
+/// datasets find their sources under `vds_prefix`.
+fn dump_all(dir: &Path, paths: &[PathBuf], vds_prefix: Option<PathBuf>) -> serde_json::Value {
+    let input = dir.join("files.json");
+    let output = dir.join("dumps.json");
+    let list: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    std::fs::write(&input, serde_json::to_vec(&list).unwrap()).unwrap();
+    let st = Command::new(common::python())
+        .arg("-c")
+        .arg(DRIVER)
+        .arg(shared().join("conformance/h5canon.py"))
+        .arg(&input)
+        .arg(&output)
+        .args(vds_prefix)
+        .status()
+        .unwrap();
+    assert!(st.success(), "the dump driver failed");
+    serde_json::from_slice(&std::fs::read(&output).unwrap()).unwrap()
+}
+
+/// The lines of a reference dump.
+fn reference_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 #[test]
 fn repacked_corpus_files_dump_as_the_originals() {
     let corpus = shared().join("corpus");
@@ -97,32 +129,11 @@ fn repacked_corpus_files_dump_as_the_originals() {
             }
         }
     }
-    let input = dir.join("copies.json");
-    let output = dir.join("dumps.json");
-    let paths: Vec<String> = copies
-        .iter()
-        .map(|c| c.1.to_string_lossy().into_owned())
-        .collect();
-    std::fs::write(&input, serde_json::to_vec(&paths).unwrap()).unwrap();
-    let st = Command::new(common::python())
-        .arg("-c")
-        .arg(DRIVER)
-        .arg(shared().join("conformance/h5canon.py"))
-        .arg(&input)
-        .arg(&output)
-        .args(vds.then(|| corpus.join("hdf5-testfiles")))
-        .status()
-        .unwrap();
-    assert!(st.success(), "the dump driver failed");
-    let dumps: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&output).unwrap()).unwrap();
+    let paths: Vec<PathBuf> = copies.iter().map(|c| c.1.clone()).collect();
+    let dumps = dump_all(&dir, &paths, vds.then(|| corpus.join("hdf5-testfiles")));
     let mut passed = 0;
     for (name, path, reference) in &copies {
-        let expected: Vec<serde_json::Value> = std::fs::read_to_string(reference)
-            .unwrap()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
+        let expected = reference_lines(reference);
         let got = &dumps[path.to_string_lossy().as_ref()];
         if got.as_array() == Some(&expected) {
             passed += 1;
@@ -202,32 +213,11 @@ fn corpus_files_changed_in_place_dump_as_the_originals_plus_the_change() {
             Err(e) => failures.push(format!("{rel}: {e}")),
         }
     }
-    let input = dir.join("files.json");
-    let output = dir.join("dumps.json");
-    let paths: Vec<String> = touched
-        .iter()
-        .map(|c| c.1.to_string_lossy().into_owned())
-        .collect();
-    std::fs::write(&input, serde_json::to_vec(&paths).unwrap()).unwrap();
-    let st = Command::new(common::python())
-        .arg("-c")
-        .arg(DRIVER)
-        .arg(shared().join("conformance/h5canon.py"))
-        .arg(&input)
-        .arg(&output)
-        .arg(corpus.join("hdf5-testfiles"))
-        .status()
-        .unwrap();
-    assert!(st.success(), "the dump driver failed");
-    let dumps: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&output).unwrap()).unwrap();
+    let paths: Vec<PathBuf> = touched.iter().map(|c| c.1.clone()).collect();
+    let dumps = dump_all(&dir, &paths, Some(corpus.join("hdf5-testfiles")));
     let mut passed = 0;
     for (name, path, reference) in &touched {
-        let mut expected: Vec<serde_json::Value> = std::fs::read_to_string(reference)
-            .unwrap()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
+        let mut expected = reference_lines(reference);
         let Some(got) = dumps[path.to_string_lossy().as_ref()].as_array().cloned() else {
             failures.push(format!(
                 "{name}: libhdf5 cannot dump it: {}",

@@ -1170,15 +1170,7 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
                     None => shape.iter().map(|&d| Some(d)).collect(),
                 };
                 let index = choose_index(latest, &shape, &max, &chunks);
-                LayoutM::Chunked(ChunkedM {
-                    dims: chunks,
-                    chunks: Default::default(),
-                    index,
-                    index_space: Vec::new(),
-                    index_addr: None,
-                    index_dirty: true,
-                    layout: None,
-                })
+                LayoutM::Chunked(ChunkedM::new(chunks, index))
             }
         };
         let fill_bytes =

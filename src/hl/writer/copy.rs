@@ -316,15 +316,7 @@ impl Copier<'_> {
                     (ChunkIndexKind::BTreeV2 { .. }, true) => IndexChoice::BTreeV2,
                     _ => chosen,
                 };
-                LayoutM::Chunked(ChunkedM {
-                    dims: cl.dims.clone(),
-                    chunks: Default::default(),
-                    index,
-                    index_space: Vec::new(),
-                    index_addr: None,
-                    index_dirty: true,
-                    layout: None,
-                })
+                LayoutM::Chunked(ChunkedM::new(cl.dims.clone(), index))
             }
             Layout::Virtual {
                 address: Some(a),
@@ -404,15 +396,7 @@ impl Copier<'_> {
         let latest = st.opts.latest();
         let chunked = |dims: Vec<u64>| {
             let index = super::api::choose_index(latest, &space.dims, &space.max_dims, &dims);
-            LayoutM::Chunked(ChunkedM {
-                dims,
-                chunks: Default::default(),
-                index,
-                index_space: Vec::new(),
-                index_addr: None,
-                index_dirty: true,
-                layout: None,
-            })
+            LayoutM::Chunked(ChunkedM::new(dims, index))
         };
         let (mut layout, mut filters) = (layout, filters);
         if matches!(layout, LayoutM::Virtual { .. }) {

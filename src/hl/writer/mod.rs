@@ -524,14 +524,26 @@ impl State {
     /// which later allocations reuse (and which shortens the file when it
     /// lies at its end); a group's members go with it the same way.
     pub(crate) fn unlink(&mut self, parent: u64, name: &str) -> Result<()> {
+        let link = self.remove_link(parent, name, "delete")?;
+        if let LinkTarget::Hard(a) = link.target {
+            self.release(a)?;
+        }
+        Ok(())
+    }
+
+    /// Takes link `name` out of group `parent`; `what` names the operation
+    /// for the error when there is none.
+    fn remove_link(&mut self, parent: u64, name: &str, what: &str) -> Result<LinkM> {
         self.ensure(parent)?;
         let pobj = self.obj_mut(parent)?;
         let Kind::Group(g) = &mut pobj.kind else {
-            return Err(Error::usage("links can only be removed from groups"));
+            return Err(Error::usage(format!(
+                "unable to {what} {name:?}: not in a group"
+            )));
         };
         let Some(i) = g.index.remove(name) else {
             return Err(Error::not_found(format!(
-                "unable to delete {name:?}: no such link"
+                "unable to {what} {name:?}: no such link"
             )));
         };
         let link = g.links.remove(i);
@@ -539,10 +551,7 @@ impl State {
             g.index.insert(l.name.clone(), j);
         }
         pobj.dirty = true;
-        if let LinkTarget::Hard(a) = link.target {
-            self.release(a)?;
-        }
-        Ok(())
+        Ok(link)
     }
 
     /// Drops one hard link to the object at `addr`, deleting it when it
@@ -686,21 +695,7 @@ impl State {
                 "unable to move to {new_name:?}: the name already exists"
             )));
         }
-        self.ensure(from)?;
-        let pobj = self.obj_mut(from)?;
-        let Kind::Group(g) = &mut pobj.kind else {
-            return Err(Error::usage("links can only be moved out of groups"));
-        };
-        let Some(i) = g.index.remove(name) else {
-            return Err(Error::not_found(format!(
-                "unable to move {name:?}: no such link"
-            )));
-        };
-        let link = g.links.remove(i);
-        for (j, l) in g.links.iter().enumerate().skip(i) {
-            g.index.insert(l.name.clone(), j);
-        }
-        pobj.dirty = true;
+        let link = self.remove_link(from, name, "move")?;
         // the target keeps its count: add the link without counting it
         let target = link.target;
         if let LinkTarget::Hard(a) = &target {

@@ -130,6 +130,21 @@ pub(crate) struct ChunkedM {
     pub(crate) layout: Option<crate::format::layout::ChunkedLayout>,
 }
 
+impl ChunkedM {
+    /// New chunked storage with chunk shape `dims`, nothing written yet.
+    pub(crate) fn new(dims: Vec<u64>, index: IndexChoice) -> ChunkedM {
+        ChunkedM {
+            dims,
+            chunks: BTreeMap::new(),
+            index,
+            index_space: Vec::new(),
+            index_addr: None,
+            index_dirty: true,
+            layout: None,
+        }
+    }
+}
+
 /// Dataset storage.
 #[derive(Debug, Clone)]
 pub(crate) enum LayoutM {
