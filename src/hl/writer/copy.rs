@@ -345,6 +345,14 @@ impl Copier<'_> {
         let n = space.element_count().unwrap_or(0) as usize;
         let layout = match layout {
             LayoutM::Compact(_) => {
+                // a compact dataset holds under 64 KiB, whatever its
+                // dataspace claims
+                if n.checked_mul(dtype.size()).is_none_or(|b| b > 64 * 1024) {
+                    return Err(Error::format(
+                        "compact dataset: its dataspace needs more than 64 KiB",
+                        d.addr(),
+                    ));
+                }
                 let one = match &fill.value {
                     Some(v) if v.len() == dtype.size() => v.clone(),
                     _ => vec![0; dtype.size()],

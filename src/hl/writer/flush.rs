@@ -1010,14 +1010,20 @@ fn write_implicit(
         .zip(&c.dims)
         .map(|(m, &cd)| m.unwrap_or(0).div_ceil(cd))
         .collect();
-    let total: u64 = per_dim.iter().product();
-    let len = total * chunk_bytes;
+    let len = per_dim
+        .iter()
+        .try_fold(1u64, |a, &n| a.checked_mul(n))
+        .and_then(|t| t.checked_mul(chunk_bytes))
+        .filter(|&l| l <= 1 << 40)
+        .ok_or_else(|| {
+            Error::limit("implicit chunk index: the chunk grid needs more than 1 TiB")
+        })?;
     let base = match (c.index_addr, c.index_space.first()) {
         (Some(a), Some(&(_, l))) if l == len => a,
         _ => {
             let a = space.allocate(len);
             let fill = p.fill.repeat((chunk_bytes / p.elem.max(1)) as usize);
-            for i in 0..total {
+            for i in 0..len / chunk_bytes.max(1) {
                 space.write(a + i * chunk_bytes, &fill)?;
             }
             c.index_space = vec![(a, len)];

@@ -216,6 +216,18 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
                     LayoutM::Contiguous { addr: *address }
                 }
                 Layout::Chunked(cl) => {
+                    // the chunk size bounds every later product of the dims
+                    let chunk_bytes = cl
+                        .dims
+                        .iter()
+                        .try_fold(d.dtype().size() as u64, |a, &n| a.checked_mul(n))
+                        .filter(|&b| b <= ctx.limits.max_chunk_bytes);
+                    if chunk_bytes.is_none() {
+                        return Err(Error::limit(format!(
+                            "dataset at {addr:#x}: chunks of {:?} elements are too large",
+                            cl.dims
+                        )));
+                    }
                     let index = match &cl.index {
                         ChunkIndexKind::BTreeV1 => IndexChoice::BTreeV1,
                         ChunkIndexKind::Single { .. } => IndexChoice::Single,
