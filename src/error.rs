@@ -28,10 +28,11 @@ pub enum Error {
     #[error("limit exceeded: {0}")]
     LimitsExceeded(String),
     /// The caller asked for something that does not make sense (wrong type,
-    /// missing object, out-of-range selection).
+    /// out-of-range selection, a write to a read-only file).
     #[error("{0}")]
     Usage(String),
-    /// A name the caller gave names nothing (h5py's `KeyError`).
+    /// A path or name the caller gave names nothing: a missing object,
+    /// link or attribute (h5py's `KeyError`).
     #[error("not found: {0}")]
     NotFound(String),
 }

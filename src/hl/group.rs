@@ -312,7 +312,7 @@ impl Group {
         }
         for (i, part) in parts.iter().enumerate() {
             let link = cur.link(part)?.ok_or_else(|| {
-                Error::usage(format!("no object {:?} in group {:?}", part, cur.name()))
+                Error::not_found(format!("no object {:?} in group {:?}", part, cur.name()))
             })?;
             let child_path = join(cur.name(), part);
             let obj = match &link.target {
@@ -323,6 +323,9 @@ impl Group {
                     cur.resolve(target, depth + 1).map_err(|e| match e {
                         Error::Usage(m) => {
                             Error::usage(format!("soft link {child_path:?} -> {target:?}: {m}"))
+                        }
+                        Error::NotFound(m) => {
+                            Error::not_found(format!("soft link {child_path:?} -> {target:?}: {m}"))
                         }
                         e => e,
                     })?
