@@ -194,5 +194,5 @@ pub(crate) fn find(attrs: Vec<Attribute>, name: &str) -> Result<Attribute> {
     attrs
         .into_iter()
         .find(|a| a.name == name)
-        .ok_or_else(|| Error::usage(format!("no attribute {name:?}")))
+        .ok_or_else(|| Error::not_found(format!("no attribute {name:?}")))
 }
