@@ -38,7 +38,11 @@ fn inputs() -> Vec<PathBuf> {
         };
         for e in rd.flatten() {
             let p = e.path();
-            if p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            if p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
                 out.push(p);
             }
         }
@@ -80,7 +84,9 @@ fn fuzz_regressions_end_cleanly() {
             .display()
             .to_string();
         let d = data.clone();
-        if let Err(e) = replay(&format!("{label} (open_walk)"), move || harness::open_walk(&d)) {
+        if let Err(e) = replay(&format!("{label} (open_walk)"), move || {
+            harness::open_walk(&d)
+        }) {
             failures.push(e);
         }
         let d = data.clone();
@@ -98,5 +104,11 @@ fn fuzz_regressions_end_cleanly() {
             failures.push(e);
         }
     }
-    assert!(failures.is_empty(), "{} of {} inputs failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} inputs failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
 }

@@ -252,10 +252,8 @@ pub fn decoder(target: &str, data: &[u8]) {
     if target == "superblock" {
         // The whole input is the file.
         if let Ok(sb) = Superblock::read(data) {
-            let _ = Superblock::decode(
-                data.get(sb.position as usize..).unwrap_or(&[]),
-                sb.position,
-            );
+            let _ =
+                Superblock::decode(data.get(sb.position as usize..).unwrap_or(&[]), sb.position);
         }
         return;
     }
@@ -365,7 +363,14 @@ pub fn decoder(target: &str, data: &[u8]) {
         }
         "local_heap" => {
             if let Ok(h) = LocalHeap::read(ctx, addr) {
-                for off in [0u64, 1, 8, 16, inp.p[0] as u64, u16::from_le_bytes([inp.p[1], inp.p[2]]) as u64] {
+                for off in [
+                    0u64,
+                    1,
+                    8,
+                    16,
+                    inp.p[0] as u64,
+                    u16::from_le_bytes([inp.p[1], inp.p[2]]) as u64,
+                ] {
                     let _ = h.string(off);
                 }
             }
@@ -541,8 +546,7 @@ pub fn filters(data: &[u8]) {
         x => x as usize % 17,
     };
     // expected decoded size: up to 1 MiB
-    let chunk_bytes =
-        u32::from_le_bytes([b.u8(), b.u8(), b.u8() & 0x0f, 0]) as usize;
+    let chunk_bytes = u32::from_le_bytes([b.u8(), b.u8(), b.u8() & 0x0f, 0]) as usize;
     let rest = data.get(b.pos..).unwrap_or(&[]);
     let _ = decode_chunk(&pipeline, mask, rest, chunk_bytes, element_size, &dtype);
 }
@@ -557,7 +561,16 @@ enum Elem {
     F64,
 }
 
-const NAMES: [&str; 8] = ["a", "b", "a/b", "c/d/e", "x", "a/y", "b/z", "long_name_0123456789"];
+const NAMES: [&str; 8] = [
+    "a",
+    "b",
+    "a/b",
+    "c/d/e",
+    "x",
+    "a/y",
+    "b/z",
+    "long_name_0123456789",
+];
 
 /// (d) A sequence of writing operations, decoded from the bytes; every
 /// file closed without error must reopen and walk without error.
@@ -672,7 +685,13 @@ fn new_dataset(file: &File, elem: Elem, b: &mut Bytes) -> Option<Dataset> {
             if flags & 1 != 0 {
                 let max: Vec<Option<usize>> = shape
                     .iter()
-                    .map(|&n| if b.u8() & 1 == 0 { None } else { Some(n + b.small(8)) })
+                    .map(|&n| {
+                        if b.u8() & 1 == 0 {
+                            None
+                        } else {
+                            Some(n + b.small(8))
+                        }
+                    })
                     .collect();
                 d = d.maxshape(max);
             }
