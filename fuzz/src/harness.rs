@@ -165,10 +165,31 @@ fn dataset(file: &File, d: &Dataset) -> h5rs::Result<()> {
     attrs(file, &d.attrs()?);
     let es = d.dtype().size() as u64;
     let bytes = (d.size() as u64).saturating_mul(es.max(1));
-    if !d.is_null() && bytes <= READ_MAX_BYTES {
+    if d.is_null() {
+        return Ok(());
+    }
+    if bytes <= READ_MAX_BYTES {
         d.read_raw()?;
         if d.size() <= VALUES_MAX {
             d.read_raw_vec::<Value>()?;
+        }
+    } else if d.shape().iter().all(|&n| n < 1 << 62) {
+        // too large to read whole: a small window at each corner
+        let shape: Vec<u64> = d.shape().iter().map(|&n| n as u64).collect();
+        for corner in [false, true] {
+            let elems: Vec<ndarray::SliceInfoElem> = shape
+                .iter()
+                .map(|&n| {
+                    let lo = if corner { n.saturating_sub(2) } else { 0 };
+                    ndarray::SliceInfoElem::Slice {
+                        start: lo as isize,
+                        end: Some(n.min(lo + 2) as isize),
+                        step: 1,
+                    }
+                })
+                .collect();
+            let sel = h5rs::Selection::from_slice_elems(&elems, &shape)?;
+            d.read_raw_selection(&sel)?;
         }
     }
     Ok(())
