@@ -94,10 +94,7 @@ pub fn walk(file: &File) -> h5rs::Result<()> {
         }
     };
     let _ = file.superblock_version();
-    let root = match file.root() {
-        Ok(r) => r,
-        Err(e) => return Err(e),
-    };
+    let root = file.root()?;
     note(file.attrs().map(|a| attrs(file, &a)));
     note(group(file, &root));
     let mut objects = Vec::new();
