@@ -4,16 +4,35 @@
 
 use super::{ChunkRecord, IndexParams, unlinearize};
 use crate::error::{Error, Result};
+use crate::format::FileCtx;
 
 /// Every chunk of the grid, each at its computed address.
-pub fn chunks(addr: u64, p: &IndexParams) -> Result<Vec<ChunkRecord>> {
+///
+/// # Errors
+/// A format error when the chunks are empty, or when the grid of chunks
+/// (all allocated when the dataset is created) runs past the end of the
+/// file: the grid's size is checked before any chunk is listed.
+pub fn chunks(ctx: &FileCtx, addr: u64, p: &IndexParams) -> Result<Vec<ChunkRecord>> {
     let size = p.chunk_bytes()?;
+    if size == 0 {
+        return Err(Error::format("implicit index: chunks of 0 bytes", addr));
+    }
     let per_dim = p.max_chunks_per_dim();
     let current = p.chunks_per_dim();
     let total = per_dim
         .iter()
         .try_fold(1u64, |a, &n| a.checked_mul(n))
         .ok_or_else(|| Error::format("implicit index: chunk count overflows", addr))?;
+    let span = total.checked_mul(size);
+    if span.is_none_or(|s| s > ctx.end().saturating_sub(addr)) {
+        return Err(Error::format(
+            format!(
+                "implicit index: {total} chunks of {size} bytes run past the end of the file ({} bytes)",
+                ctx.end()
+            ),
+            addr,
+        ));
+    }
     let mut out = Vec::new();
     for i in 0..total {
         let coords = unlinearize(i, &per_dim);
