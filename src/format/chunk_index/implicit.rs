@@ -52,3 +52,76 @@ pub fn chunks(ctx: &FileCtx, addr: u64, p: &IndexParams) -> Result<Vec<ChunkReco
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::cursor::Sizes;
+    use crate::format::layout::{ChunkIndexKind, ChunkedLayout};
+    use crate::limits::Limits;
+
+    fn layout() -> ChunkedLayout {
+        ChunkedLayout {
+            version: 4,
+            dims: vec![2, 3],
+            element_size: 4,
+            index: ChunkIndexKind::Implicit,
+            address: Some(16),
+            dont_filter_partial_edges: false,
+        }
+    }
+
+    #[test]
+    fn lists_the_grid_at_computed_addresses() {
+        let data = [0u8; 16 + 4 * 24];
+        let ctx = FileCtx {
+            data: &data,
+            base: 0,
+            sizes: Sizes::new(8, 8).unwrap(),
+            limits: Limits::default(),
+        };
+        let l = layout();
+        let p = IndexParams {
+            layout: &l,
+            dims: &[4, 6],
+            max_dims: &[Some(4), Some(6)],
+            filtered: false,
+        };
+        let c = chunks(&ctx, 16, &p).unwrap();
+        assert_eq!(c.len(), 4);
+        assert_eq!(
+            (c[3].coords.clone(), c[3].addr, c[3].size),
+            (vec![1, 1], 16 + 72, 24)
+        );
+    }
+
+    #[test]
+    fn a_grid_larger_than_the_file_is_an_error() {
+        // a 2^56-row dataset in a 112-byte file: an error, not 2^55 records
+        let data = [0u8; 16 + 4 * 24];
+        let ctx = FileCtx {
+            data: &data,
+            base: 0,
+            sizes: Sizes::new(8, 8).unwrap(),
+            limits: Limits::default(),
+        };
+        let l = layout();
+        let p = IndexParams {
+            layout: &l,
+            dims: &[1 << 56, 6],
+            max_dims: &[Some(4), Some(6)],
+            filtered: false,
+        };
+        let e = chunks(&ctx, 16, &p).unwrap_err().to_string();
+        assert!(e.contains("run past the end of the file"), "{e}");
+        let mut zero = layout();
+        zero.element_size = 0;
+        let p = IndexParams { layout: &zero, ..p };
+        assert!(
+            chunks(&ctx, 16, &p)
+                .unwrap_err()
+                .to_string()
+                .contains("0 bytes")
+        );
+    }
+}
