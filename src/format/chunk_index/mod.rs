@@ -133,7 +133,7 @@ pub fn all_chunks(ctx: &FileCtx, p: &IndexParams) -> Result<Vec<ChunkRecord>> {
     match &p.layout.index {
         ChunkIndexKind::BTreeV1 => btree_v1::chunks(ctx, addr, p),
         ChunkIndexKind::Single { filtered } => single::chunks(addr, *filtered, p),
-        ChunkIndexKind::Implicit => implicit::chunks(addr, p),
+        ChunkIndexKind::Implicit => implicit::chunks(ctx, addr, p),
         ChunkIndexKind::FixedArray { .. } => fixed_array::chunks(ctx, addr, p),
         ChunkIndexKind::ExtensibleArray { .. } => extensible_array::chunks(ctx, addr, p),
         ChunkIndexKind::BTreeV2 { .. } => btree_v2::chunks(ctx, addr, p),

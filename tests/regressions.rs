@@ -1,0 +1,114 @@
+//! Replays every fuzz-found input under tests/regressions/ (sorted by
+//! failure class: panic/, oom/, hang/) through the fuzz harness it came
+//! from, picked by the file name's prefix (`<target>-<name>`); every file
+//! also goes through the `open_walk` harness. Each must end without a
+//! panic and within a bounded time.
+
+#[path = "../fuzz/src/harness.rs"]
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const DECODERS: [&str; 13] = [
+    "superblock",
+    "object_header",
+    "datatype",
+    "dataspace",
+    "layout",
+    "btree_v1",
+    "btree_v2",
+    "fractal_heap",
+    "fixed_array",
+    "extensible_array",
+    "global_heap",
+    "local_heap",
+    "symbol_table_node",
+];
+
+/// Time allowed per input and harness (debug build included).
+const BUDGET: Duration = Duration::from_secs(2);
+
+fn inputs() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    let mut out = Vec::new();
+    for class in ["panic", "oom", "hang"] {
+        let Ok(rd) = std::fs::read_dir(dir.join(class)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs `f` and fails on a panic or when it takes longer than [`BUDGET`].
+fn replay(label: &str, f: impl FnOnce() + std::panic::UnwindSafe) -> Result<(), String> {
+    let start = Instant::now();
+    let r = std::panic::catch_unwind(f);
+    let took = start.elapsed();
+    match r {
+        Err(e) => {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(format!("{label}: panicked: {msg}"))
+        }
+        Ok(()) if took > BUDGET => Err(format!("{label}: took {took:?} (at most {BUDGET:?})")),
+        Ok(()) => Ok(()),
+    }
+}
+
+#[test]
+fn fuzz_regressions_end_cleanly() {
+    let mut failures = Vec::new();
+    let files = inputs();
+    for path in &files {
+        let data = std::fs::read(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let target = name.split('-').next().unwrap_or("").to_string();
+        let label = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        let d = data.clone();
+        if let Err(e) = replay(&format!("{label} (open_walk)"), move || {
+            harness::open_walk(&d)
+        }) {
+            failures.push(e);
+        }
+        let d = data.clone();
+        let r = match target.as_str() {
+            "open_walk" => Ok(()),
+            "filters" => replay(&label, move || harness::filters(&d)),
+            "writer" => replay(&label, move || harness::writer(&d)),
+            t if DECODERS.contains(&t) => {
+                let t = t.to_string();
+                replay(&label, move || harness::decoder(&t, &d))
+            }
+            other => Err(format!("{label}: unknown target prefix {other:?}")),
+        };
+        if let Err(e) = r {
+            failures.push(e);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} inputs failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
+}
