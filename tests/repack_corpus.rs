@@ -83,24 +83,29 @@ fn reference_lines(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The corpus files h5rs reads (the conformance pass list, without the
+/// corrupt ones), relative to the corpus folder.
+fn readable_files() -> Vec<String> {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-pass.txt"),
+    )
+    .unwrap()
+    .lines()
+    .map(str::trim)
+    .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("_bad/"))
+    .map(str::to_string)
+    .collect()
+}
+
 #[test]
 fn repacked_corpus_files_dump_as_the_originals() {
     let corpus = shared().join("corpus");
     let dir = common::scratch("repack_corpus");
-    let list = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-pass.txt"),
-    )
-    .unwrap();
     let mut copies: Vec<(String, PathBuf, PathBuf)> = Vec::new();
     let mut failures = Vec::new();
     let mut skipped = 0;
     let mut vds = false;
-    for (i, rel) in list
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("_bad/"))
-        .enumerate()
-    {
+    for (i, rel) in readable_files().iter().enumerate() {
         let reference = corpus.join("_canon").join(format!("{rel}.canon.jsonl"));
         if !reference.exists() {
             skipped += 1;
@@ -171,18 +176,9 @@ fn repacked_corpus_files_dump_as_the_originals() {
 fn corpus_files_changed_in_place_dump_as_the_originals_plus_the_change() {
     let corpus = shared().join("corpus");
     let dir = common::scratch("touch_corpus");
-    let list = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-pass.txt"),
-    )
-    .unwrap();
     let mut touched: Vec<(String, PathBuf, PathBuf)> = Vec::new();
     let mut failures = Vec::new();
-    for (i, rel) in list
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("_bad/"))
-        .enumerate()
-    {
+    for (i, rel) in readable_files().iter().enumerate() {
         let reference = corpus.join("_canon").join(format!("{rel}.canon.jsonl"));
         if !reference.exists() {
             continue;

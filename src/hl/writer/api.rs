@@ -416,6 +416,21 @@ fn join(base: &str, name: &str) -> String {
     }
 }
 
+/// `path` split into the path of its group (absolute when `path` is) and
+/// its last name; `what` names the operation for the error.
+fn split_parent<'p>(path: &'p str, what: &str) -> Result<(String, &'p str)> {
+    let comps = super::components(path);
+    let Some((last, dirs)) = comps.split_last() else {
+        return Err(Error::usage(format!("{path:?} names no link to {what}")));
+    };
+    let dir = if path.starts_with('/') {
+        format!("/{}", dirs.join("/"))
+    } else {
+        dirs.join("/")
+    };
+    Ok((dir, last))
+}
+
 fn writer_of(file: &File) -> Result<&Arc<Writer>> {
     file.writer
         .as_ref()
@@ -742,15 +757,7 @@ impl Group {
     pub fn unlink(&self, path: &str) -> Result<()> {
         let w = self.writer()?;
         let here = self.data.addr;
-        let comps = super::components(path);
-        let Some((last, dirs)) = comps.split_last() else {
-            return Err(Error::usage("cannot delete a group from itself"));
-        };
-        let dir = if path.starts_with('/') {
-            format!("/{}", dirs.join("/"))
-        } else {
-            dirs.join("/")
-        };
+        let (dir, last) = split_parent(path, "delete")?;
         w.modify(|st| {
             let parent = st.resolve(here, &dir)?.ok_or_else(|| {
                 Error::not_found(format!("unable to delete {path:?}: no such link"))
@@ -767,15 +774,7 @@ impl Group {
     pub fn move_link(&self, source: &str, dest: &str) -> Result<()> {
         let w = self.writer()?;
         let here = self.data.addr;
-        let comps = super::components(source);
-        let Some((last, dirs)) = comps.split_last() else {
-            return Err(Error::usage("cannot move a group into itself"));
-        };
-        let dir = if source.starts_with('/') {
-            format!("/{}", dirs.join("/"))
-        } else {
-            dirs.join("/")
-        };
+        let (dir, last) = split_parent(source, "move")?;
         w.modify(|st| {
             let from = st.resolve(here, &dir)?.ok_or_else(|| {
                 Error::not_found(format!("unable to move {source:?}: no such link"))
