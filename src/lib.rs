@@ -52,7 +52,7 @@ pub use format::datatype::Datatype;
 pub use h5rs_derive::H5Type;
 pub use hl::attribute::Attribute;
 pub use hl::dataset::{Dataset, LayoutClass};
-pub use hl::file::File;
+pub use hl::file::{File, OpenOptions};
 pub use hl::group::{Group, Link, LinkTarget};
 pub use hl::object::{NamedDatatype, Object};
 pub use hl::types::{F16, FixedBytes, H5Type, ObjectRef, VlenSink};

@@ -423,6 +423,7 @@ impl Dataset {
                 self.name()
             )));
         }
+        self.data.file.inner.source().check_intact()?;
         let ctx = self.data.file.inner.ctx();
         let es = self.meta.dtype.size();
         let fill = self.fill_bytes();

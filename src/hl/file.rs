@@ -33,6 +33,44 @@ impl std::fmt::Debug for File {
     }
 }
 
+/// How [`File::open_with`] opens a file for reading.
+#[derive(Clone, Copy, Debug)]
+pub struct OpenOptions {
+    mmap: bool,
+    limits: Limits,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            mmap: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl OpenOptions {
+    /// Memory-mapped, default limits (what [`File::open`] does).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `true` (the default): map the file and read on demand. `false`:
+    /// read the whole file into memory at open (as h5py's `core` driver
+    /// does), so that another process truncating or rewriting it later
+    /// cannot change what is read or kill the reader with SIGBUS.
+    pub fn mmap(mut self, on: bool) -> Self {
+        self.mmap = on;
+        self
+    }
+
+    /// The [`Limits`] that bound what the file can make h5rs allocate.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
 /// Objects of one global heap collection: index -> (start, len) in the file.
 type HeapIndex = HashMap<u32, (usize, usize)>;
 
@@ -85,12 +123,43 @@ impl File {
         Self::from_source(source, Some(path.to_path_buf()), limits)
     }
 
+    /// Opens `path` for reading as `options` say: with or without a
+    /// memory map, and with which [`Limits`].
+    ///
+    /// ```no_run
+    /// # fn main() -> h5rs::Result<()> {
+    /// use h5rs::{File, Limits, OpenOptions};
+    /// // an untrusted upload: read into memory, tight limits
+    /// let f = File::open_with("upload.h5", &OpenOptions::new().mmap(false).limits(Limits::default()))?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`File::open`].
+    pub fn open_with(path: impl AsRef<Path>, options: &OpenOptions) -> Result<File> {
+        let path = path.as_ref();
+        let source = if options.mmap {
+            Source::map(path)?
+        } else {
+            Source::read(path)?
+        };
+        Self::from_source(source, Some(path.to_path_buf()), options.limits)
+    }
+
     /// Opens a file held in memory.
     ///
     /// # Errors
     /// `Format` when the bytes are not HDF5.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<File> {
-        Self::from_source(Source::memory(bytes), None, Limits::default())
+        Self::from_bytes_with_limits(bytes, Limits::default())
+    }
+
+    /// Opens a file held in memory with explicit [`Limits`].
+    ///
+    /// # Errors
+    /// `Format` when the bytes are not HDF5.
+    pub fn from_bytes_with_limits(bytes: Vec<u8>, limits: Limits) -> Result<File> {
+        Self::from_source(Source::memory(bytes), None, limits)
     }
 
     /// Reads a whole file from `reader` into memory and opens it.
