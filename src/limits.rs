@@ -21,6 +21,10 @@ pub struct Limits {
     pub max_link_depth: u32,
     /// Deepest datatype nesting (compound in array in vlen ...).
     pub max_type_depth: u32,
+    /// Most bytes of variable-length data (strings, sequences) one read
+    /// of a dataset or attribute may produce. Elements may all point at
+    /// one large heap object, so this is not bounded by the file's size.
+    pub max_vlen_bytes: u64,
 }
 
 impl Default for Limits {
@@ -33,6 +37,7 @@ impl Default for Limits {
             max_tree_depth: 64,
             max_link_depth: 64,
             max_type_depth: 32,
+            max_vlen_bytes: 4 << 30,
         }
     }
 }
@@ -48,6 +53,7 @@ impl Limits {
             max_tree_depth: u32::MAX,
             max_link_depth: u32::MAX,
             max_type_depth: u32::MAX,
+            max_vlen_bytes: u64::MAX,
         }
     }
 }

@@ -34,6 +34,7 @@ pub fn limits() -> Limits {
         max_tree_depth: 16,
         max_link_depth: 8,
         max_type_depth: 8,
+        max_vlen_bytes: 64 << 20,
     }
 }
 

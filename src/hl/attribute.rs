@@ -145,7 +145,9 @@ impl Attribute {
     /// # Errors
     /// `Usage` when the type does not convert to `T`.
     pub fn read_raw<T: H5Type>(&self) -> Result<Vec<T>> {
-        T::decode_all(&self.file, &self.dtype, &self.data)
+        crate::hl::value::with_vlen_budget(self.file.limits().max_vlen_bytes, || {
+            T::decode_all(&self.file, &self.dtype, &self.data)
+        })
     }
 
     /// The value as an N-d array.

@@ -605,7 +605,10 @@ impl Dataset {
             }
         }
         let raw = self.read_raw_selection(sel)?;
-        T::decode_all(&self.data.file, dt, &raw)
+        let file = &self.data.file;
+        crate::hl::value::with_vlen_budget(file.limits().max_vlen_bytes, || {
+            T::decode_all(file, dt, &raw)
+        })
     }
 
     /// Every element as an N-d array of `T`.

@@ -238,6 +238,11 @@ impl File {
         }
     }
 
+    /// The [`Limits`] this file was opened with.
+    pub fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+
     /// The path the file was opened from.
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()

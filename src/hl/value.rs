@@ -19,6 +19,8 @@
 //! complex                real part | imaginary part
 //! ```
 
+use std::cell::Cell;
+
 use super::file::File;
 use super::types::{VlenSink, encode_fixed_string, encode_number, encode_object_ref, put_vlen};
 use crate::array::convert::{Number, describe, number};
@@ -83,7 +85,7 @@ impl Value {
 /// # Errors
 /// `Format` when variable-length data cannot be found.
 pub fn decode_value(file: &File, dt: &Datatype, bytes: &[u8]) -> Result<Value> {
-    decode(file, dt, bytes, 0)
+    with_vlen_budget(file.limits().max_vlen_bytes, || decode(file, dt, bytes, 0))
 }
 
 fn decode(file: &File, dt: &Datatype, bytes: &[u8], depth: u32) -> Result<Value> {
@@ -131,6 +133,10 @@ fn decode(file: &File, dt: &Datatype, bytes: &[u8], depth: u32) -> Result<Value>
         Datatype::VarLen { base, .. } => {
             let es = base.size();
             let data = vlen_bytes(file, bytes, es)?;
+            // each element becomes a `Value`, larger than its bytes
+            if let Some(n) = data.len().checked_div(es) {
+                charge_vlen((n * std::mem::size_of::<Value>()) as u64, 0)?;
+            }
             let mut out = Vec::new();
             if es > 0 {
                 for e in data.chunks_exact(es) {
@@ -523,8 +529,57 @@ fn revised(file: &File, bytes: &[u8]) -> Result<Option<Reference>> {
     }
 }
 
+thread_local! {
+    /// Bytes the variable-length data of the decode running on this
+    /// thread may still produce (`None`: no decode is being counted).
+    static VLEN_LEFT: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with the variable-length data it decodes on this thread
+/// bounded to `limit` bytes in all ([`Limits::max_vlen_bytes`]): many
+/// elements pointing at one large heap object would otherwise let a small
+/// file expand without bound. Nested calls share the outermost budget.
+///
+/// [`Limits::max_vlen_bytes`]: crate::Limits::max_vlen_bytes
+pub fn with_vlen_budget<R>(limit: u64, f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            if self.0 {
+                VLEN_LEFT.with(|b| b.set(None));
+            }
+        }
+    }
+    let outer = VLEN_LEFT.with(|b| {
+        if b.get().is_some() {
+            false
+        } else {
+            b.set(Some(limit));
+            true
+        }
+    });
+    let _reset = Reset(outer);
+    f()
+}
+
+/// Takes `n` bytes from the running decode's budget.
+fn charge_vlen(n: u64, addr: u64) -> Result<()> {
+    VLEN_LEFT.with(|b| match b.get() {
+        Some(left) if n > left => Err(Error::limit(format!(
+            "variable-length data at {addr:#x} would take the values read past the \
+             limit of their total size (Limits::max_vlen_bytes)"
+        ))),
+        Some(left) => {
+            b.set(Some(left - n));
+            Ok(())
+        }
+        None => Ok(()),
+    })
+}
+
 /// The heap bytes of a variable-length element (length, collection
-/// address, object index); `elem` is the base element size.
+/// address, object index); `elem` is the base element size. Counted
+/// against the running [`with_vlen_budget`].
 pub(crate) fn vlen_bytes<'f>(file: &'f File, bytes: &[u8], elem: usize) -> Result<&'f [u8]> {
     let sizes = file.inner.ctx().sizes;
     let mut c = Cursor::new(bytes, 0, sizes);
@@ -541,6 +596,7 @@ pub(crate) fn vlen_bytes<'f>(file: &'f File, bytes: &[u8], elem: usize) -> Resul
     let need = len
         .checked_mul(elem)
         .ok_or_else(|| Error::format("variable-length size overflows", addr))?;
+    charge_vlen(need as u64, addr)?;
     obj.get(..need).ok_or_else(|| {
         Error::format(
             format!(

@@ -281,14 +281,20 @@ impl Walker {
                 }
             }
         } else {
-            for e in raw.chunks_exact(es) {
-                let v = h5rs::hl::value::decode_value(&self.file, dt, e)?;
-                self.encode(&v, &mut buf)?;
-                if buf.len() >= 1 << 16 {
-                    h.update(&buf);
-                    buf.clear();
+            // one budget for the variable-length data of the whole dataset
+            let limit = self.file.limits().max_vlen_bytes;
+            let file = self.file.clone();
+            h5rs::hl::value::with_vlen_budget(limit, || -> h5rs::Result<()> {
+                for e in raw.chunks_exact(es) {
+                    let v = h5rs::hl::value::decode_value(&file, dt, e)?;
+                    self.encode(&v, &mut buf)?;
+                    if buf.len() >= 1 << 16 {
+                        h.update(&buf);
+                        buf.clear();
+                    }
                 }
-            }
+                Ok(())
+            })?;
         }
         h.update(&buf);
         Ok(hex(&h.finalize()))
@@ -300,22 +306,27 @@ impl Walker {
     fn digest_flattened(&mut self, dt: &Datatype, raw: &[u8]) -> h5rs::Result<String> {
         let mut h = Sha256::new();
         let mut buf = Vec::new();
-        for e in raw.chunks_exact(dt.size().max(1)) {
-            let v = h5rs::hl::value::decode_value(&self.file, dt, e)?;
-            let seqs: Vec<&Value> = match &v {
-                Value::Sequence(_) => vec![&v],
-                Value::Array(xs) => xs.iter().collect(),
-                _ => vec![],
-            };
-            for sq in seqs {
-                if let Value::Sequence(items) = sq {
-                    for it in items {
-                        buf.extend(1u32.to_le_bytes());
-                        self.encode(it, &mut buf)?;
+        let limit = self.file.limits().max_vlen_bytes;
+        let file = self.file.clone();
+        h5rs::hl::value::with_vlen_budget(limit, || -> h5rs::Result<()> {
+            for e in raw.chunks_exact(dt.size().max(1)) {
+                let v = h5rs::hl::value::decode_value(&file, dt, e)?;
+                let seqs: Vec<&Value> = match &v {
+                    Value::Sequence(_) => vec![&v],
+                    Value::Array(xs) => xs.iter().collect(),
+                    _ => vec![],
+                };
+                for sq in seqs {
+                    if let Value::Sequence(items) = sq {
+                        for it in items {
+                            buf.extend(1u32.to_le_bytes());
+                            self.encode(it, &mut buf)?;
+                        }
                     }
                 }
             }
-        }
+            Ok(())
+        })?;
         h.update(&buf);
         Ok(hex(&h.finalize()))
     }

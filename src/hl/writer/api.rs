@@ -1200,7 +1200,7 @@ impl<'d, T: H5Type + Clone> DatasetBuilder<'d, T> {
             LayoutM::Compact(_) => Layout::Compact { data: Vec::new() },
             LayoutM::Contiguous { .. } => Layout::Contiguous {
                 address: None,
-                size: Some(model.data_bytes()),
+                size: Some(model.data_bytes()?),
             },
             LayoutM::Chunked(c) => Layout::Chunked(ChunkedLayout {
                 version: 3,

@@ -156,8 +156,8 @@ fn space_version(latest: bool, s: &crate::format::dataspace::Dataspace) -> u8 {
 }
 
 /// The layout message a dataset has now.
-fn layout_of(d: &DatasetM) -> (Layout, u8) {
-    match &d.layout {
+fn layout_of(d: &DatasetM) -> Result<(Layout, u8)> {
+    Ok(match &d.layout {
         LayoutM::Virtual { address, index } => (
             Layout::Virtual {
                 address: Some(*address),
@@ -176,7 +176,7 @@ fn layout_of(d: &DatasetM) -> (Layout, u8) {
         LayoutM::Contiguous { addr } => (
             Layout::Contiguous {
                 address: *addr,
-                size: Some(d.data_bytes()),
+                size: Some(d.data_bytes()?),
             },
             3,
         ),
@@ -209,7 +209,7 @@ fn layout_of(d: &DatasetM) -> (Layout, u8) {
                 version,
             )
         }
-    }
+    })
 }
 
 /// A dataset's own messages (attributes not included), in libhdf5's order.
@@ -220,7 +220,7 @@ fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Me
         if matches!(d.layout, LayoutM::Kept) {
             return Ok(Vec::new());
         }
-        let (layout, version) = layout_of(d);
+        let (layout, version) = layout_of(d)?;
         return Ok(vec![
             message(
                 msg::DATASPACE,
@@ -267,7 +267,7 @@ fn dataset_messages(opts: &Options, d: &DatasetM, sizes: Sizes) -> Result<Vec<Me
             filter_pipeline::encode(&d.filters, if latest { 2 } else { 1 }),
         ));
     }
-    let (layout, version) = layout_of(d);
+    let (layout, version) = layout_of(d)?;
     if let Layout::Compact { data } = &layout
         && data.len() > 64 * 1024 - 64
     {

@@ -607,7 +607,10 @@ impl State {
                 }
             }
             Kind::Dataset(d) => match &d.layout {
-                model::LayoutM::Contiguous { addr: Some(a) } => extents.push((*a, d.data_bytes())),
+                // a size that overflows (a hostile file) is left allocated
+                model::LayoutM::Contiguous { addr: Some(a) } => {
+                    extents.extend(d.data_bytes().ok().map(|n| (*a, n)))
+                }
                 model::LayoutM::Chunked(c) => {
                     extents.extend(c.chunks.values().map(|l| (l.addr, l.size)));
                     if c.index != model::IndexChoice::Single {

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::error::{Error, Result};
 use crate::format::dataspace::Dataspace;
 use crate::format::datatype::Datatype;
 use crate::format::fill_value::FillValue;
@@ -189,8 +190,12 @@ impl DatasetM {
     }
 
     /// Bytes of storage the dataset's current extent needs, uncompressed.
-    pub(crate) fn data_bytes(&self) -> u64 {
-        self.space.element_count().unwrap_or(0) * self.dtype.size() as u64
+    pub(crate) fn data_bytes(&self) -> Result<u64> {
+        self.space
+            .element_count()
+            .unwrap_or(0)
+            .checked_mul(self.dtype.size() as u64)
+            .ok_or_else(|| Error::format_noaddr("dataset: element count × element size overflows"))
     }
 }
 
