@@ -3,7 +3,8 @@
 # root or sudo to install h5dump):
 #   1. .venv at the repository root with h5py and numpy, when missing;
 #   2. h5dump (Debian's hdf5-tools), when missing;
-#   3. cargo build --release, cargo test --release (every target and the doc tests);
+#   3. cargo build --release, cargo test --release (every target and the doc tests),
+#      and the fuzz regressions in a debug build (overflow checks on);
 #   4. the conformance run over the corpus with the release binary (its summary line).
 # The conformance kit and corpus are expected beside the repository, in
 # ../shared (or $H5RS_SHARED). Exits non-zero when a step fails.
@@ -53,6 +54,9 @@ cargo build --release
 echo "== cargo test --release"
 cargo test --release --no-fail-fast --all-targets
 cargo test --release --doc
+
+echo "== fuzz regressions again with overflow checks (debug build)"
+cargo test --test regressions
 
 echo "== conformance over the corpus (release binary)"
 log=$(mktemp)

@@ -344,9 +344,12 @@ fn read_dense_parallel(g: &Geometry, out: &mut [u8], src: &[u8], shape: &[u64]) 
             let mut bshape = shape.to_vec();
             origin[0] = lo;
             bshape[0] = hi - lo;
-            let rowlen = shape[1..].iter().product::<u64>() as usize * g.esize;
-            let sub = src
-                .get(lo as usize * rowlen..hi as usize * rowlen)
+            let rowlen = shape[1..]
+                .iter()
+                .try_fold(g.esize as u64, |a, &d| a.checked_mul(d));
+            let span = rowlen.and_then(|r| Some((lo.checked_mul(r)?, hi.checked_mul(r)?)));
+            let sub = span
+                .and_then(|(a, b)| src.get(usize::try_from(a).ok()?..usize::try_from(b).ok()?))
                 .ok_or_else(|| Error::format_noaddr("contiguous storage is too short"))?;
             copy_box(g, piece, first, sub, &origin, &bshape)
         })

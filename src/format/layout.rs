@@ -332,6 +332,15 @@ fn chunked(
     if dims.contains(&0) {
         return Err(Error::format("layout: chunk dimension of 0", at));
     }
+    // libhdf5 keeps a chunk's size in 32 bits; the product at least must
+    // be representable
+    if dims
+        .iter()
+        .try_fold(element_size.max(1), |a, &d| a.checked_mul(d))
+        .is_none()
+    {
+        return Err(Error::format("layout: chunk size overflows 64 bits", at));
+    }
     Ok(Layout::Chunked(ChunkedLayout {
         version,
         dims,
@@ -390,6 +399,7 @@ mod tests {
         fn round_trip_chunked(dims in prop::collection::vec(1u64..1 << 31, 1..5),
                               element_size in 1u64..1 << 16, index in index(), a in addr(),
                               edges in any::<bool>(), v in 3u8..=5) {
+            prop_assume!(dims.iter().try_fold(element_size, |a, &d| a.checked_mul(d)).is_some());
             let ch = ChunkedLayout {
                 version: v,
                 dims,

@@ -310,7 +310,11 @@ impl Dataset {
                 Some(s) => *s,
                 None => self.byte_size()?,
             },
-            Layout::Chunked(_) => self.chunk_map()?.values().map(|c| c.size).sum(),
+            Layout::Chunked(_) => self
+                .chunk_map()?
+                .values()
+                .try_fold(0u64, |t, c| t.checked_add(c.size))
+                .ok_or_else(|| Error::format("chunk sizes add up past 2^64", self.data.addr))?,
             Layout::Virtual { .. } => 0,
         })
     }
@@ -730,8 +734,11 @@ impl Dataset {
         let block = match &self.meta.layout {
             Layout::Chunked(c) => c.dims.first().copied().unwrap_or(1).max(1),
             _ => {
-                let row: u64 = self.meta.space.dims[1..].iter().product::<u64>().max(1)
-                    * self.meta.dtype.size() as u64;
+                let row: u64 = self.meta.space.dims[1..]
+                    .iter()
+                    .fold(1u64, |a, &d| a.saturating_mul(d))
+                    .max(1)
+                    .saturating_mul(self.meta.dtype.size() as u64);
                 ((4u64 << 20) / row.max(1)).max(1)
             }
         };
