@@ -182,6 +182,9 @@ fn a_file_truncated_while_open_gives_an_error_not_a_crash() {
         Err(Error::Io(e)) => assert!(e.to_string().contains("truncated"), "{e}"),
         other => panic!("expected an I/O error, got {other:?}"),
     }
+    // opening objects checks too
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert!(matches!(mapped.root(), Err(Error::Io(_))));
     // the copy in memory is unaffected
     let v: Vec<f64> = ds2.read_raw_vec().unwrap();
     assert_eq!(v, big);

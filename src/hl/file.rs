@@ -104,8 +104,12 @@ impl File {
     /// Opens the file at `path` for reading. The file is memory-mapped and
     /// only its superblock is read; everything else is read on demand.
     ///
-    /// The file must not be truncated or rewritten by another process while
-    /// it is open (as with any memory-mapped reader).
+    /// The file should not be truncated or rewritten by another process
+    /// while it is open. Reads and object lookups check the file's length
+    /// first (at most once a millisecond) and fail with an `Io` error once
+    /// it has shrunk; a truncation in the middle of a read can still end
+    /// the process with SIGBUS, as with any memory-mapped reader. For files
+    /// that others may change, open with [`OpenOptions::mmap`]`(false)`.
     ///
     /// # Errors
     /// `Io` when the file cannot be opened, `Format` when it is not HDF5.

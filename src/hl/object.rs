@@ -29,6 +29,7 @@ pub(crate) struct ObjectData {
 
 impl ObjectData {
     pub(crate) fn load(file: &File, addr: u64, path: String) -> Result<Arc<ObjectData>> {
+        file.inner.source().check_intact()?;
         let header = ObjectHeader::read(&file.inner.ctx(), addr)?;
         Ok(Arc::new(ObjectData {
             file: file.clone(),
