@@ -19,7 +19,7 @@ export RUSTC_BOOTSTRAP=1
 nice -n 15 cargo fuzz build -O -a || exit 1
 
 # target:minutes
-plan="open_walk:25 writer:12 filters:10 object_header:8 fractal_heap:6
+plan="open_walk:25 writer:12 modify:10 filters:10 object_header:8 fractal_heap:6
 btree_v2:6 extensible_array:6 fixed_array:6 btree_v1:5 datatype:5 layout:5
 global_heap:5 symbol_table_node:5 local_heap:4 dataspace:4 superblock:4"
 log="$root/fuzz/runs.tsv"

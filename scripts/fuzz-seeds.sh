@@ -4,7 +4,7 @@
 #
 #   bash scripts/fuzz-seeds.sh [CORPUS_DIR]
 #
-# open_walk and superblock get whole small files. The decoder targets get
+# open_walk, modify and superblock get whole small files. The decoder targets get
 # the structures carved out of those files at their signatures, each
 # prefixed with the 8 bytes the decoder harness expects (fuzz/src/harness.rs:
 # configuration byte, u32 address, three parameter bytes):
@@ -103,6 +103,7 @@ for path in files():
     small = len(b) <= WHOLE_MAX
     if small:
         save("open_walk", b)
+        save("modify", b)
     save("superblock", b if small else b[:pos + CARVE])
     sizes_cfg = code(so) | (code(sl) << 2)
     for sig, target in SIGS.items():

@@ -96,6 +96,7 @@ fn fuzz_regressions_end_cleanly() {
             "open_walk" => Ok(()),
             "filters" => replay(&label, move || harness::filters(&d)),
             "writer" => replay(&label, move || harness::writer(&d)),
+            "modify" => replay(&label, move || harness::modify(&d)),
             t if DECODERS.contains(&t) => {
                 let t = t.to_string();
                 replay(&label, move || harness::decoder(&t, &d))
@@ -113,4 +114,41 @@ fn fuzz_regressions_end_cleanly() {
         files.len(),
         failures.join("\n")
     );
+}
+
+/// The `modify` harness on every fixture and every corpus file up to
+/// 1 MiB: real files must take the changes and read them back.
+#[test]
+fn modify_harness_on_real_files() {
+    // as the fuzzers run: files with bad checksums are decoded too
+    h5rs::format::checksum::accept_bad_checksums();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = std::env::var_os("H5RS_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("../shared"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("fixtures"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "h5"))
+        .collect();
+    let manifest = std::fs::read_to_string(shared.join("corpus/MANIFEST.tsv")).unwrap();
+    for l in manifest.lines().skip(1) {
+        let mut it = l.split('\t');
+        if let (Some(p), Some(size)) = (it.next(), it.next().and_then(|s| s.parse::<u64>().ok()))
+            && size <= 1 << 20
+        {
+            files.push(shared.join("corpus").join(p));
+        }
+    }
+    files.sort();
+    assert!(files.len() > 300, "only {} files", files.len());
+    let mut failures = Vec::new();
+    for path in &files {
+        let data = std::fs::read(path).unwrap();
+        if let Err(e) = replay(&path.display().to_string(), move || harness::modify(&data)) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -56,15 +56,9 @@ fn scratch_path(tag: &str) -> std::path::PathBuf {
     dir.join(format!("h5rs-fuzz-{tag}-{}-{n}.h5", std::process::id()))
 }
 
-/// Opens `data` with [`limits`]. `File::from_bytes` takes no limits, so
-/// the bytes go through a scratch file and `File::open_with_limits`.
+/// Opens `data` in memory with [`limits`].
 fn open_limited(data: &[u8]) -> Option<File> {
-    let path = scratch_path("open");
-    std::fs::write(&path, data).ok()?;
-    let file = File::open_with_limits(&path, limits());
-    // The map stays valid after the name is gone.
-    let _ = std::fs::remove_file(&path);
-    file.ok()
+    File::from_bytes_with_limits(data.to_vec(), limits()).ok()
 }
 
 /// (a) Opens the bytes as a file and walks everything in it, as
@@ -763,4 +757,68 @@ fn write_slice(
         Elem::F32 => d.write_slice(&vec![f32::from(seed) / 3.0; count], sel),
         Elem::F64 => d.write_slice(&vec![f64::from(seed) * 1e10; count], sel),
     }
+}
+
+/// (e) Opens the bytes as a file for writing and changes it: an attribute
+/// and a group added at the root, an attribute on each of the first few
+/// objects, the first element of the first number dataset rewritten, a
+/// chunked dataset grown, an object deleted. Errors are fine; a file that
+/// closes without error must reopen, and the root attribute added must
+/// read back.
+pub fn modify(data: &[u8]) {
+    let path = scratch_path("modify");
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let closed = modify_file(&path);
+    if closed.is_ok() {
+        let file = File::open_with_limits(&path, limits())
+            .unwrap_or_else(|e| panic!("a file h5rs closed does not reopen: {e}"));
+        let a = file
+            .attr("fuzz_added")
+            .and_then(|a| a.read_scalar::<i32>())
+            .unwrap_or_else(|e| panic!("the attribute h5rs added does not read back: {e}"));
+        assert_eq!(a, 7, "the attribute h5rs added reads back wrong");
+        let _ = walk(&file);
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+fn modify_file(path: &std::path::Path) -> h5rs::Result<()> {
+    let file = File::open_rw_with_limits(path, limits())?;
+    let _ = file.create_group("fuzz_group");
+    let mut objects = Vec::new();
+    if let Ok(root) = file.root() {
+        let _ = root.visit_items(|p, o| {
+            objects.push((p.to_string(), o.clone()));
+            (objects.len() >= 8).then_some(())
+        });
+    }
+    let mut wrote = false;
+    for (i, (p, o)) in objects.iter().enumerate() {
+        match o {
+            Object::Dataset(d) => {
+                let _ = d.write_attr("fuzz_attr", &(i as i64));
+                if !wrote && d.size() > 0 && d.size() <= 1 << 16 && d.ndim() == 1 {
+                    if let Ok(v) = d.read_slice_dyn::<f64, _>(ndarray::s![0..1]) {
+                        let _ = d.write_slice(&v, ndarray::s![0..1]);
+                        wrote = true;
+                    }
+                }
+                if d.chunks().is_some() && d.ndim() == 1 {
+                    let n = d.shape()[0];
+                    let _ = d.resize(n + 1);
+                }
+            }
+            Object::Group(g) => {
+                let _ = g.write_attr("fuzz_attr", &(i as i64));
+            }
+            _ => {}
+        }
+        if i == 3 {
+            let _ = file.unlink(p);
+        }
+    }
+    file.write_attr("fuzz_added", &7i32)?;
+    file.close()
 }

@@ -62,7 +62,11 @@ impl Writer {
         // file's start when a user block was added after the file was
         // written); the writer's addresses count from the superblock
         let eof = sb.eof.saturating_sub(sb.base_address);
-        let space = Space::new(file, sb.position, eof);
+        // a file longer than its stored end (bytes left by a writer that
+        // did not finish, or a wrong end in a damaged file) keeps its extra
+        // bytes: new space starts after them, so nothing there is overwritten
+        let len = file.metadata()?.len().saturating_sub(sb.position);
+        let space = Space::new(file, sb.position, eof.max(len));
         let mut state = State {
             space,
             opts,
@@ -427,6 +431,14 @@ impl File {
     /// not HDF5, `Usage` when it is marked open for writing.
     pub fn open_rw(path: impl AsRef<Path>) -> Result<File> {
         Writer::open(path.as_ref(), Limits::default())
+    }
+
+    /// As [`File::open_rw`], with explicit [`Limits`] for what is read.
+    ///
+    /// # Errors
+    /// As [`File::open_rw`].
+    pub fn open_rw_with_limits(path: impl AsRef<Path>, limits: Limits) -> Result<File> {
+        Writer::open(path.as_ref(), limits)
     }
 
     /// Opens the file for reading and writing, creating it when missing
