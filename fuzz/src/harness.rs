@@ -799,11 +799,14 @@ fn modify_file(path: &std::path::Path) -> h5rs::Result<()> {
         match o {
             Object::Dataset(d) => {
                 let _ = d.write_attr("fuzz_attr", &(i as i64));
-                if !wrote && d.size() > 0 && d.size() <= 1 << 16 && d.ndim() == 1 {
-                    if let Ok(v) = d.read_slice_dyn::<f64, _>(ndarray::s![0..1]) {
-                        let _ = d.write_slice(&v, ndarray::s![0..1]);
-                        wrote = true;
-                    }
+                if !wrote
+                    && d.size() > 0
+                    && d.size() <= 1 << 16
+                    && d.ndim() == 1
+                    && let Ok(v) = d.read_slice_dyn::<f64, _>(ndarray::s![0..1])
+                {
+                    let _ = d.write_slice(&v, ndarray::s![0..1]);
+                    wrote = true;
                 }
                 if d.chunks().is_some() && d.ndim() == 1 {
                     let n = d.shape()[0];
