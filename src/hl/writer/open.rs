@@ -66,6 +66,17 @@ impl Writer {
         // did not finish, or a wrong end in a damaged file) keeps its extra
         // bytes: new space starts after them, so nothing there is overwritten
         let len = file.metadata()?.len().saturating_sub(sb.position);
+        // libhdf5 refuses a file shorter than its stored end ("truncated
+        // file"); writing there would also extend it to that length
+        if eof > len {
+            return Err(Error::format(
+                format!(
+                    "superblock: the file ends at {len} bytes but claims {eof}: \
+                     truncated or damaged, not opened for writing"
+                ),
+                0,
+            ));
+        }
         let space = Space::new(file, sb.position, eof.max(len));
         let mut state = State {
             space,
