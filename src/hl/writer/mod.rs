@@ -744,7 +744,8 @@ impl State {
         let above = |v: &[model::Extent]| v.iter().any(|&(s, _)| s > lowest);
         let mut movable = Vec::new();
         let mut lens: Vec<u64> = Vec::new();
-        let mut stab = false;
+        // structures other than symbol tables
+        let mut other = false;
         for (&a, o) in &self.objects {
             let mut take = |v: &[model::Extent]| {
                 let moved = above(v);
@@ -757,11 +758,13 @@ impl State {
             let mut index = false;
             match &o.kind {
                 Kind::Group(g) if g.style == GroupStyle::SymbolTable => {
-                    let m = take(&g.stab_space);
-                    stab |= m;
+                    moves |= take(&g.stab_space);
+                }
+                Kind::Group(g) => {
+                    let m = take(&g.dense_space);
+                    other |= m;
                     moves |= m;
                 }
-                Kind::Group(g) => moves |= take(&g.dense_space),
                 Kind::Dataset(d) => {
                     if let model::LayoutM::Chunked(c) = &d.layout
                         && !matches!(
@@ -770,23 +773,31 @@ impl State {
                         )
                     {
                         index = take(&c.index_space);
+                        other |= index;
                         moves |= index;
                     }
                 }
                 Kind::Datatype(_) => {}
             }
             if o.attrs_loaded {
-                moves |= take(&o.attr_space);
+                let m = take(&o.attr_space);
+                other |= m;
+                moves |= m;
             }
             if moves {
                 movable.push((a, index));
             }
         }
         let need: u64 = lens.iter().map(|l| l.div_ceil(8) * 8).sum();
-        // room to spare (first fit leaves slivers), or, without symbol
-        // tables (whose heap header moves too), room for every block in
-        // the order the flush asks for them
-        let room = need * 2 <= free || (!stab && self.space.fits(&lens));
+        // symbol tables alone (small blocks, and their heap header moves
+        // too) need twice their size free, as first fit leaves slivers;
+        // with other structures (large blocks) every block must fit a
+        // hole, in the order the flush asks for them
+        let room = if other {
+            self.space.fits(&lens)
+        } else {
+            need * 2 <= free
+        };
         if movable.is_empty() || !room {
             return Ok(());
         }

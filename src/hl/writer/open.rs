@@ -325,13 +325,12 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
         .collect();
     // dense attribute storage, given back when the attributes are written
     // anew or the object is deleted
-    let attr_space = match header.find(msg::ATTRIBUTE_INFO) {
-        Some(m) => {
-            let info = AttributeInfo::decode(&mut Cursor::new(&m.data, m.addr, ctx.sizes))?;
+    let attr_space = header
+        .find(msg::ATTRIBUTE_INFO)
+        .and_then(|m| AttributeInfo::decode(&mut Cursor::new(&m.data, m.addr, ctx.sizes)).ok())
+        .map_or_else(Vec::new, |info| {
             dense_extents(&ctx, info.heap, info.name_index, info.order_index)
-        }
-        None => Vec::new(),
-    };
+        });
     Ok(Obj {
         header: HeaderSpace {
             addr,
