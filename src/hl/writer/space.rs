@@ -284,14 +284,24 @@ mod tests {
         assert!(!s.fits(&[48]));
         // nothing was taken
         assert_eq!(s.holes(), (64, Some(a)));
+    }
+
+    #[test]
+    fn exact_holes_and_padding() {
+        let mut t = space();
         // a range freed at its exact length takes the same length again
-        s.free(s.eof - 8, 8);
-        let e = s.allocate(8);
-        s.free(e, 5);
-        s.commit_frees();
-        assert!(s.fits(&[5]) && !s.fits(&[6]));
-        let holes = s.holes().0;
-        assert_eq!(s.allocate(5), e);
-        assert_eq!(s.holes().0, holes - 5);
+        let x = t.allocate(16);
+        let _y = t.allocate(8);
+        t.free(x, 13);
+        t.commit_frees();
+        assert!(t.fits(&[13]) && !t.fits(&[14]));
+        assert_eq!(t.allocate(13), x);
+        assert_eq!(t.holes().0, 0);
+        // an allocation goes back whole, its padding included
+        let z = t.allocate(5);
+        let _w = t.allocate(8);
+        t.free(z, 5);
+        t.commit_frees();
+        assert_eq!(t.holes(), (8, Some(z)));
     }
 }
