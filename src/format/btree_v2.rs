@@ -214,9 +214,7 @@ impl BTreeV2 {
     }
 
     fn read_inner(ctx: &FileCtx, addr: u64) -> Result<BTreeV2> {
-        let len =
-            4 + 1 + 1 + 4 + 2 + 2 + 1 + 1 + 2 + ctx.sizes.offset as u64 + ctx.sizes.length as u64;
-        let block = ctx.slice(addr, len + 4, "v2 B-tree header")?;
+        let block = ctx.slice(addr, Self::header_len(ctx.sizes), "v2 B-tree header")?;
         let mut c = Cursor::new(block, addr, ctx.sizes);
         c.signature(b"BTHD", "v2 B-tree header")?;
         let version = c.u8()?;
@@ -281,6 +279,53 @@ impl BTreeV2 {
             }
         }
         Ok(tree)
+    }
+
+    /// Bytes of a header, checksum included.
+    pub(crate) fn header_len(sizes: Sizes) -> u64 {
+        4 + 1 + 1 + 4 + 2 + 2 + 1 + 1 + 2 + sizes.offset as u64 + sizes.length as u64 + 4
+    }
+
+    /// The file space of the tree, as `(address, length)` extents: the
+    /// header and every node, each "node size" bytes (its unused tail
+    /// included). Every node is read and checked as [`BTreeV2::for_each_record`]
+    /// checks it.
+    ///
+    /// # Errors
+    ///
+    /// As [`BTreeV2::for_each_record`], and a format error when a node's
+    /// full size runs past the end of the file.
+    pub(crate) fn extents(&self, ctx: &FileCtx) -> Result<Vec<(u64, u64)>> {
+        let mut out = vec![(self.addr, Self::header_len(ctx.sizes))];
+        let Some(root) = self.root else {
+            return Ok(out);
+        };
+        let node_size = u64::from(self.node_size);
+        let mut seen = HashSet::from([self.addr]);
+        let mut stack = vec![Child {
+            addr: root,
+            records: u64::from(self.root_records),
+            total: self.total_records,
+        }];
+        let mut depths = vec![self.depth];
+        while let (Some(child), Some(depth)) = (stack.pop(), depths.pop()) {
+            if !seen.insert(child.addr) {
+                return Err(Error::format(
+                    "v2 B-tree node reached twice (cycle)",
+                    child.addr,
+                ));
+            }
+            let node = self.read_node(ctx, child.addr, depth, child.records, child.total)?;
+            ctx.slice(child.addr, node_size, "v2 B-tree node")?;
+            out.push((child.addr, node_size));
+            if depth > 0 {
+                for c in node.children {
+                    stack.push(c);
+                    depths.push(depth - 1);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The record type as an enum.
@@ -1064,6 +1109,38 @@ pub(crate) mod tests {
     use crate::format::checksum::lookup3;
     use crate::limits::Limits;
 
+    /// An allocator that hands out space from a growing end and records
+    /// every range, to compare with the extents read back.
+    pub(crate) struct Log {
+        pub(crate) next: u64,
+        pub(crate) taken: Vec<(u64, u64)>,
+    }
+
+    impl Log {
+        pub(crate) fn at(next: u64) -> Log {
+            Log {
+                next,
+                taken: Vec::new(),
+            }
+        }
+
+        /// The ranges handed out, sorted.
+        pub(crate) fn sorted(&self) -> Vec<(u64, u64)> {
+            let mut v = self.taken.clone();
+            v.sort_unstable();
+            v
+        }
+    }
+
+    impl Allocator for Log {
+        fn alloc(&mut self, len: u64) -> u64 {
+            let at = self.next;
+            self.next += len;
+            self.taken.push((at, len));
+            at
+        }
+    }
+
     pub(crate) fn ctx(data: &[u8]) -> FileCtx<'_> {
         FileCtx {
             data,
@@ -1478,5 +1555,47 @@ pub(crate) mod tests {
         assert!(e.to_string().contains("equal keys"), "{e}");
         let tiny = BTreeV2Params { node_size: 12, ..p };
         assert!(encode_tree(&tiny, &keyed(&[1]), Sizes::DEFAULT, &mut a).is_err());
+    }
+
+    #[test]
+    fn extents_are_the_header_and_every_node() {
+        for (node_size, n) in [(64u32, 0u32), (64, 3), (64, 200), (64, 2000), (512, 3000)] {
+            let recs = keyed(&(0..n).rev().collect::<Vec<_>>());
+            let mut log = Log::at(16);
+            let (addr, blocks) =
+                encode_tree(&test_params(node_size), &recs, Sizes::DEFAULT, &mut log).unwrap();
+            let mut img = Vec::new();
+            crate::format::alloc::apply(&mut img, &blocks);
+            img.resize(log.next as usize, 0);
+            let c = ctx(&img);
+            let t = BTreeV2::read(&c, addr).unwrap();
+            let mut got = t.extents(&c).unwrap();
+            got.sort_unstable();
+            assert_eq!(got, log.sorted(), "node size {node_size}, {n} records");
+            assert_eq!(got[0].1, BTreeV2::header_len(Sizes::DEFAULT));
+            if n == 2000 {
+                assert!(t.depth >= 3);
+            }
+        }
+    }
+
+    #[test]
+    fn extents_check_the_nodes() {
+        let f = two_level();
+        let c = ctx(&f);
+        let t = BTreeV2::read(&c, 0).unwrap();
+        // the last node's unused tail runs past the end of this image
+        let e = t.extents(&c).unwrap_err();
+        assert!(e.to_string().contains("past the end"), "{e}");
+        let mut padded = f.clone();
+        padded.resize(f.len() + t.node_size as usize, 0);
+        let c = ctx(&padded);
+        let got = t.extents(&c).unwrap();
+        assert_eq!(got.len(), 1 + 3);
+        assert!(got[1..].iter().all(|&(_, l)| l == u64::from(t.node_size)));
+        // a node whose signature is wrong
+        let leaf = got[2].0 as usize;
+        padded[leaf] = b'X';
+        assert!(t.extents(&ctx(&padded)).is_err());
     }
 }

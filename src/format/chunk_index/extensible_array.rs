@@ -357,6 +357,9 @@ struct Walker<'c, 'a> {
     /// Entries before the data blocks (the index block's).
     index_entries: u64,
     seen: HashSet<u64>,
+    /// Every block read, as `(address, length)`; a paged data block's
+    /// extent includes its pages.
+    taken: Vec<(u64, u64)>,
 }
 
 impl<'a> Walker<'_, 'a> {
@@ -398,6 +401,7 @@ impl<'a> Walker<'_, 'a> {
         let b = self.ctx.slice(addr, len, what)?;
         Cursor::new(b, addr, self.ctx.sizes).signature(sig, what)?;
         checksum::verify(b, what, addr)?;
+        self.taken.push((addr, len));
         Ok(b)
     }
 
@@ -547,6 +551,14 @@ impl<'a> Walker<'_, 'a> {
             .checked_mul(esize)
             .and_then(|s| s.checked_add(4))
             .ok_or_else(|| Error::format(format!("{WHAT}: page size overflows"), addr))?;
+        // the pages follow the block in the same allocation, written or not
+        let total = (n / pe)
+            .checked_mul(stride)
+            .and_then(|p| p.checked_add(head))
+            .ok_or_else(|| Error::format(format!("{WHAT}: page size overflows"), addr))?;
+        if let Some(last) = self.taken.last_mut() {
+            *last = (addr, total);
+        }
         for page in 0..n / pe {
             let page_first = base.saturating_add(page.saturating_mul(pe));
             if page_first >= end {
@@ -591,31 +603,9 @@ impl<'a> Walker<'_, 'a> {
 /// unsupported when a data block listed by the index block is paged
 /// (libhdf5 never writes one).
 pub fn chunks(ctx: &FileCtx, addr: u64, p: &IndexParams) -> Result<Vec<ChunkRecord>> {
-    let header = ExtensibleArrayHeader::read(ctx, addr)?;
-    let format = EntryFormat::for_dataset(ctx.sizes, p).map_err(|e| e.at(addr))?;
-    format.check(
-        header.client_id,
-        header.entry_size as usize,
-        "extensible array header",
-        addr,
-    )?;
     let swizzle = Swizzle::new(p, addr)?;
-    let geometry = Geometry::new(&header, addr)?;
-    let Some(iblock) = header.index_block else {
-        return Ok(Vec::new());
-    };
-    let mut walker = Walker {
-        ctx,
-        header_addr: addr,
-        client: header.client_id,
-        format,
-        geometry,
-        end: header.max_index_set,
-        index_entries: header.index_block_entries as u64,
-        seen: HashSet::from([addr]),
-    };
     let mut out = Vec::new();
-    walker.index_block(iblock, &mut |index, e| {
+    walk(ctx, addr, p, &mut |index, e| {
         if let Some(coords) = swizzle.coords(index) {
             out.push(ChunkRecord {
                 coords,
@@ -626,6 +616,60 @@ pub fn chunks(ctx: &FileCtx, addr: u64, p: &IndexParams) -> Result<Vec<ChunkReco
         }
     })?;
     Ok(out)
+}
+
+/// The file space of the extensible array whose header is at `addr`, as
+/// `(address, length)` extents: the header, the index block, and every
+/// super block and data block the array's readers reach (a paged data
+/// block with all its pages, one allocation). Each block is checked as
+/// [`chunks`] checks it.
+///
+/// # Errors
+/// As [`chunks`], except that the dataspace may have any number of
+/// unlimited dimensions.
+pub(crate) fn extents(ctx: &FileCtx, addr: u64, p: &IndexParams) -> Result<Vec<(u64, u64)>> {
+    let out = walk(ctx, addr, p, &mut |_, _| {})?;
+    // a paged data block's unwritten pages are not read, but are its space
+    for &(a, len) in &out {
+        ctx.slice(a, len, "extensible array data block")?;
+    }
+    Ok(out)
+}
+
+/// Reads every block of the array at `addr`, calls `each` with the index
+/// and contents of every entry written, and returns the blocks' extents.
+fn walk(
+    ctx: &FileCtx,
+    addr: u64,
+    p: &IndexParams,
+    each: &mut dyn FnMut(u64, Entry),
+) -> Result<Vec<(u64, u64)>> {
+    let header = ExtensibleArrayHeader::read(ctx, addr)?;
+    let format = EntryFormat::for_dataset(ctx.sizes, p).map_err(|e| e.at(addr))?;
+    format.check(
+        header.client_id,
+        header.entry_size as usize,
+        "extensible array header",
+        addr,
+    )?;
+    let geometry = Geometry::new(&header, addr)?;
+    let header_extent = (addr, ExtensibleArrayHeader::encoded_len(ctx.sizes));
+    let Some(iblock) = header.index_block else {
+        return Ok(vec![header_extent]);
+    };
+    let mut walker = Walker {
+        ctx,
+        header_addr: addr,
+        client: header.client_id,
+        format,
+        geometry,
+        end: header.max_index_set,
+        index_entries: header.index_block_entries as u64,
+        seen: HashSet::from([addr]),
+        taken: vec![header_extent],
+    };
+    walker.index_block(iblock, each)?;
+    Ok(walker.taken)
 }
 
 /// The creation parameters libhdf5 puts in the layout message of an
@@ -1704,5 +1748,67 @@ mod tests {
                 prop_assert_eq!(h.max_index_set, last.map_or(0, |x| x + 1));
             }
         }
+    }
+
+    #[test]
+    fn extents_are_every_block_encoded() {
+        use crate::format::btree_v2::tests::Log;
+        // (n,) with maximum (unlimited,), chunks of 1: with small() the
+        // data blocks of 8 entries and more are paged (4-entry pages)
+        let l = layout_kind(&[1], 4, small(), 4);
+        for n in [0u64, 1, 3, 10, 40, 120, 200] {
+            for skip in [1u64, 3] {
+                let p = IndexParams {
+                    layout: &l,
+                    dims: &[n],
+                    max_dims: &[None],
+                    filtered: false,
+                };
+                let recs: Vec<_> = (0..n)
+                    .filter(|i| i % skip == 0)
+                    .map(|i| record(&[i], 0x100000 + 4 * i, 4, 0))
+                    .collect();
+                let mut log = Log::at(0x30);
+                let (h, blocks) = encode(&recs, &p, Sizes::DEFAULT, &mut log).unwrap();
+                let mut img = Vec::new();
+                apply(&mut img, &blocks);
+                img.resize(log.next as usize, 0);
+                let c = FileCtx {
+                    data: &img,
+                    base: 0,
+                    sizes: Sizes::DEFAULT,
+                    limits: Limits::default(),
+                };
+                let mut got = extents(&c, h, &p).unwrap();
+                got.sort_unstable();
+                assert_eq!(got, log.sorted(), "{n} chunks, every {skip}");
+                if n == 200 && skip == 1 {
+                    // paged data blocks: their extents cover the pages
+                    assert!(got.iter().any(|&(_, len)| len > 22 + 4 * 8));
+                }
+            }
+        }
+        // a block that is not one
+        let p = IndexParams {
+            layout: &l,
+            dims: &[40],
+            max_dims: &[None],
+            filtered: false,
+        };
+        let recs: Vec<_> = (0..40).map(|i| record(&[i], 0x9000 + i, 4, 0)).collect();
+        let mut log = Log::at(0);
+        let (h, blocks) = encode(&recs, &p, Sizes::DEFAULT, &mut log).unwrap();
+        let mut img = Vec::new();
+        apply(&mut img, &blocks);
+        img.resize(log.next as usize, 0);
+        let last = log.taken.last().unwrap().0 as usize;
+        img[last] = b'X';
+        let c = FileCtx {
+            data: &img,
+            base: 0,
+            sizes: Sizes::DEFAULT,
+            limits: Limits::default(),
+        };
+        assert!(extents(&c, h, &p).is_err());
     }
 }

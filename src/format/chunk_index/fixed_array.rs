@@ -284,6 +284,58 @@ pub fn chunks(ctx: &FileCtx, addr: u64, p: &IndexParams) -> Result<Vec<ChunkReco
     Ok(out)
 }
 
+/// The file space of the fixed array whose header is at `addr`, as
+/// `(address, length)` extents: the header and, once a chunk was written,
+/// the data block with all its pages (one allocation, pages written or
+/// not). The data block's signature, checksum, client id and header
+/// address are checked, and every byte listed is inside the file.
+///
+/// # Errors
+/// A format error when the header or data block is malformed or runs past
+/// the end of the file, or when the entry size cannot hold an address.
+pub(crate) fn extents(ctx: &FileCtx, addr: u64) -> Result<Vec<(u64, u64)>> {
+    const WHAT: &str = "fixed array data block";
+    let header = FixedArrayHeader::read(ctx, addr)?;
+    let mut out = vec![(addr, FixedArrayHeader::encoded_len(ctx.sizes))];
+    let Some(dblock) = header.data_block else {
+        return Ok(out);
+    };
+    let esize = header.entry_size as u64;
+    if esize < ctx.sizes.offset as u64 {
+        return Err(Error::format(
+            format!("fixed array header: entries of {esize} bytes cannot hold an address"),
+            addr,
+        ));
+    }
+    let too_big = || Error::format(format!("{WHAT}: size overflows"), dblock);
+    let count = header.entry_count;
+    let prefix = 6 + ctx.sizes.offset as u64;
+    let page_entries = header.page_entries();
+    let page_count = page_entries.map_or(0, |n| count.div_ceil(n));
+    let body = match page_entries {
+        Some(_) => page_count.div_ceil(8),
+        None => count.checked_mul(esize).ok_or_else(too_big)?,
+    };
+    let len = prefix
+        .checked_add(body)
+        .and_then(|n| n.checked_add(4))
+        .ok_or_else(too_big)?;
+    let mut c = ctx.checksummed_block(dblock, len, DATA_BLOCK_SIGNATURE, WHAT)?;
+    super::check_block_owner(&mut c, WHAT, dblock, header.client_id, addr)?;
+    // the pages follow the data block, the last one holding what is left
+    let total = match page_entries {
+        Some(_) => count
+            .checked_mul(esize)
+            .and_then(|n| n.checked_add(page_count.checked_mul(4)?))
+            .and_then(|n| n.checked_add(len))
+            .ok_or_else(too_big)?,
+        None => len,
+    };
+    ctx.slice(dblock, total, WHAT)?;
+    out.push((dblock, total));
+    Ok(out)
+}
+
 /// Reads the data block at `dblock` and calls `each` with the index and
 /// contents of every entry whose address is defined.
 fn read_data_block(
@@ -1212,5 +1264,45 @@ mod tests {
                 prop_assert_eq!(got, recs);
             }
         }
+    }
+
+    #[test]
+    fn extents_are_the_header_and_the_whole_data_block() {
+        use crate::format::btree_v2::tests::Log;
+        // 30 entries: unpaged with 10 page bits, 15 and 8 pages with 1 and 2
+        for (page_bits, filtered) in [(10u8, false), (1, false), (2, true), (2, false)] {
+            let l = layout_bits(&[1, 1], 8, page_bits, 4);
+            let p = IndexParams {
+                layout: &l,
+                dims: &[5, 6],
+                max_dims: &[Some(5), Some(6)],
+                filtered,
+            };
+            let recs: Vec<_> = (0..30u64)
+                .filter(|i| i % 7 == 1)
+                .map(|i| record(&[i / 6, i % 6], 0x10000 + i * 8, 8, 0))
+                .collect();
+            let mut log = Log::at(0x40);
+            let (h, blocks) = encode(&recs, &p, Sizes::DEFAULT, &mut log).unwrap();
+            let mut img = Vec::new();
+            apply(&mut img, &blocks);
+            img.resize(log.next as usize, 0);
+            let c = ctx(&img, Sizes::DEFAULT);
+            assert_eq!(extents(&c, h).unwrap(), log.taken, "page bits {page_bits}");
+            // the unwritten last pages must be inside the file
+            if page_bits < 10 {
+                let short = &img[..img.len() - 1];
+                assert!(extents(&ctx(short, Sizes::DEFAULT), h).is_err());
+            }
+            // a data block that is not one
+            let db = log.taken[1].0 as usize;
+            let mut bad = img.clone();
+            bad[db] = b'X';
+            assert!(extents(&ctx(&bad, Sizes::DEFAULT), h).is_err());
+        }
+        // nothing written yet: the header alone
+        let f = header(0, 8, 10, 6, u64::MAX);
+        let c = ctx(&f, Sizes::DEFAULT);
+        assert_eq!(extents(&c, 0).unwrap(), vec![(0, f.len() as u64)]);
     }
 }

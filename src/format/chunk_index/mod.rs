@@ -140,6 +140,31 @@ pub fn all_chunks(ctx: &FileCtx, p: &IndexParams) -> Result<Vec<ChunkRecord>> {
     }
 }
 
+/// The file space of a dataset's chunk index structure, as `(address,
+/// length)` extents: every block of a fixed array, extensible array or
+/// version 2 B-tree index. Empty for the indexes without blocks of their
+/// own (single chunk, implicit: their chunks are data, not index) and for
+/// the version 1 B-tree (whose node size depends on the superblock; see
+/// [`crate::format::btree_v1::node_addresses`]).
+///
+/// # Errors
+/// As reading the index's chunks.
+pub(crate) fn index_extents(ctx: &FileCtx, p: &IndexParams) -> Result<Vec<(u64, u64)>> {
+    let Some(addr) = p.layout.address else {
+        return Ok(Vec::new());
+    };
+    match &p.layout.index {
+        ChunkIndexKind::FixedArray { .. } => fixed_array::extents(ctx, addr),
+        ChunkIndexKind::ExtensibleArray { .. } => extensible_array::extents(ctx, addr, p),
+        ChunkIndexKind::BTreeV2 { .. } => {
+            crate::format::btree_v2::BTreeV2::read(ctx, addr)?.extents(ctx)
+        }
+        ChunkIndexKind::BTreeV1 | ChunkIndexKind::Single { .. } | ChunkIndexKind::Implicit => {
+            Ok(Vec::new())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -177,6 +177,8 @@ pub struct FractalHeap {
     first_row_bits: u32,
     /// Rows of direct blocks in any indirect block.
     max_dblock_rows: u32,
+    /// Bytes of the header, checksum included.
+    header_len: u64,
     verified: Verified,
 }
 
@@ -323,8 +325,174 @@ impl FractalHeap {
             start_bits,
             first_row_bits,
             max_dblock_rows: direct_bits - start_bits + 2,
+            header_len: len + 4,
             verified: Verified::default(),
         })
+    }
+
+    /// The file space of the heap, as `(address, length)` extents: the
+    /// header; every direct block (its stored size when filtered) and
+    /// indirect block of the doubling table; the huge-object v2 B-tree and
+    /// every huge object it lists; the free-space manager's header and
+    /// section list when the heap has one. Indirect blocks are checked
+    /// (signature, version, checksum, owner and block offset), direct
+    /// blocks stored unfiltered by signature, version, owner and block
+    /// offset; every byte listed is inside the file.
+    ///
+    /// # Errors
+    ///
+    /// A format error for a malformed block, a block reached twice or one
+    /// that runs past the end of the file; a limit error when indirect
+    /// blocks nest deeper than `ctx.limits.max_tree_depth`.
+    pub(crate) fn extents(&self, ctx: &FileCtx) -> Result<Vec<(u64, u64)>> {
+        let mut out = vec![(self.addr, self.header_len)];
+        let mut seen = HashSet::from([self.addr]);
+        if let Some(root) = self.root {
+            if self.root_rows == 0 {
+                let b = DirectBlock {
+                    addr: root,
+                    offset: 0,
+                    size: self.start_block_size,
+                    filtered: self.root_filtered,
+                };
+                self.direct_extent(ctx, &b, &mut seen, &mut out)?;
+            } else {
+                self.indirect_extents(ctx, root, 0, self.root_rows as u32, 1, &mut seen, &mut out)?;
+            }
+        }
+        if let Some(bt) = self.huge_btree {
+            let tree = BTreeV2::read(ctx, bt)?;
+            let t = tree.record_type;
+            if !(1..=4).contains(&t) {
+                return Err(Error::format(
+                    format!("fractal heap: huge-object B-tree of type {t}"),
+                    bt,
+                ));
+            }
+            out.extend(tree.extents(ctx)?);
+            tree.for_each_record(ctx, &mut |r| {
+                let rec = HugeObject::decode(t, r, ctx.sizes, bt)?;
+                ctx.slice(rec.addr, rec.len, "fractal heap huge object")?;
+                out.push((rec.addr, rec.len));
+                Ok(())
+            })?;
+        }
+        if let Some(fs) = self.free_space_manager {
+            out.extend(free_space_extents(ctx, fs)?);
+        }
+        Ok(out)
+    }
+
+    /// Adds the extent of direct block `b` to `out`, after checking it.
+    fn direct_extent(
+        &self,
+        ctx: &FileCtx,
+        b: &DirectBlock,
+        seen: &mut HashSet<u64>,
+        out: &mut Vec<(u64, u64)>,
+    ) -> Result<()> {
+        let what = "fractal heap direct block";
+        if !seen.insert(b.addr) {
+            return Err(Error::format(format!("{what} reached twice"), b.addr));
+        }
+        let stored = b.filtered.map_or(b.size, |(s, _)| s);
+        let block = ctx.slice(b.addr, stored, what)?;
+        if b.filtered.is_none() {
+            let mut c = Cursor::new(block, b.addr, ctx.sizes);
+            c.signature(b"FHDB", what)?;
+            let version = c.u8()?;
+            if version != 0 {
+                return Err(Error::format(format!("{what}: version {version}"), b.addr));
+            }
+            self.check_owner(&mut c, b.offset, what, b.addr)?;
+        }
+        out.push((b.addr, stored));
+        Ok(())
+    }
+
+    /// Adds the extents of the indirect block at `addr` (of `rows` rows,
+    /// at heap offset `block_offset`, `depth` levels from the root) and of
+    /// every block under it to `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn indirect_extents(
+        &self,
+        ctx: &FileCtx,
+        addr: u64,
+        block_offset: u64,
+        rows: u32,
+        depth: u32,
+        seen: &mut HashSet<u64>,
+        out: &mut Vec<(u64, u64)>,
+    ) -> Result<()> {
+        let what = "fractal heap indirect block";
+        if depth > ctx.limits.max_tree_depth {
+            return Err(Error::limit(format!(
+                "fractal heap at {:#x}: indirect blocks nested deeper than {}",
+                self.addr, ctx.limits.max_tree_depth
+            )));
+        }
+        if !seen.insert(addr) {
+            return Err(Error::format(format!("{what} reached twice (cycle)"), addr));
+        }
+        let o = ctx.sizes.offset as u64;
+        let w = self.table_width as u64;
+        let direct_rows = rows.min(self.max_dblock_rows);
+        let stride = if self.is_filtered() {
+            o + ctx.sizes.length as u64 + 4
+        } else {
+            o
+        };
+        let prefix = 5 + o + self.offset_width as u64;
+        // rows <= 65 and width < 2^16 keep these products small
+        let k = direct_rows as u64 * w;
+        let n = rows.saturating_sub(self.max_dblock_rows) as u64 * w;
+        let len = prefix + k * stride + n * o + 4;
+        let block = ctx.slice(addr, len, what)?;
+        let mut c = Cursor::new(block, addr, ctx.sizes);
+        c.signature(b"FHIB", what)?;
+        let version = c.u8()?;
+        if version != 0 {
+            return Err(Error::format(format!("{what}: version {version}"), addr));
+        }
+        checksum::verify(block, what, addr)?;
+        self.check_owner(&mut c, block_offset, what, addr)?;
+        out.push((addr, len));
+        let overflow = || Error::format(format!("{what}: block offset overflows"), addr);
+        for row in 0..rows {
+            let (Some(size), Some(row_start)) = (self.row_block_size(row), self.row_offset(row))
+            else {
+                return Err(overflow());
+            };
+            for col in 0..w {
+                let child = c.address_field()?;
+                let filtered = if row < direct_rows && self.is_filtered() {
+                    Some((c.length()?, c.u32()?))
+                } else {
+                    None
+                };
+                let Some(child) = child else {
+                    continue;
+                };
+                let offset = col
+                    .checked_mul(size)
+                    .and_then(|x| x.checked_add(row_start))
+                    .and_then(|x| x.checked_add(block_offset))
+                    .ok_or_else(overflow)?;
+                if row < direct_rows {
+                    let b = DirectBlock {
+                        addr: child,
+                        offset,
+                        size,
+                        filtered,
+                    };
+                    self.direct_extent(ctx, &b, seen, out)?;
+                } else {
+                    let child_rows = self.rows_for(size);
+                    self.indirect_extents(ctx, child, offset, child_rows, depth + 1, seen, out)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// True when direct blocks carry a checksum (flags bit 1).
@@ -812,6 +980,55 @@ impl FractalHeap {
         }
         Ok(buf)
     }
+}
+
+/// Signature of a free-space manager header.
+const FREE_SPACE_HEADER: &[u8; 4] = b"FSHD";
+/// Signature of a free-space section list.
+const FREE_SPACE_SECTIONS: &[u8; 4] = b"FSSE";
+
+/// The file space of the free-space manager whose header is at `addr`
+/// (spec III.H): the header and, when it has one, the serialized section
+/// list's allocated size.
+///
+/// ```text
+/// header: "FSHD" | version 0 | client id | total space (L) | sections (L)
+///   | serialized sections (L) | unserialized sections (L)
+///   | section classes (2) | shrink % (2) | expand % (2)
+///   | address space bits (2) | max section size (L)
+///   | section list address (O) | section list used (L)
+///   | section list allocated (L) | checksum (4)
+/// section list: "FSSE" | version 0 | header address (O) | records ...
+/// ```
+fn free_space_extents(ctx: &FileCtx, addr: u64) -> Result<Vec<(u64, u64)>> {
+    const WHAT: &str = "free-space manager header";
+    let l = ctx.sizes.length as u64;
+    let len = 6 + 4 * l + 8 + l + ctx.sizes.offset as u64 + 2 * l + 4;
+    let mut c = ctx.checksummed_block(addr, len, FREE_SPACE_HEADER, WHAT)?;
+    c.skip(1 + 4 * l as usize + 8)?;
+    let _max_section = c.length()?;
+    let list = c.address_field()?;
+    let _used = c.length()?;
+    let allocated = c.length()?;
+    let mut out = vec![(addr, len)];
+    if let Some(list) = list.filter(|_| allocated > 0) {
+        const LIST: &str = "free-space section list";
+        let block = ctx.slice(list, allocated, LIST)?;
+        let mut s = Cursor::new(block, list, ctx.sizes);
+        s.signature(FREE_SPACE_SECTIONS, LIST)?;
+        let version = s.u8()?;
+        if version != 0 {
+            return Err(Error::format(format!("{LIST}: version {version}"), list));
+        }
+        if s.address_field()? != Some(addr) {
+            return Err(Error::format(
+                format!("{LIST}: does not belong to the free-space manager at {addr:#x}"),
+                list,
+            ));
+        }
+        out.push((list, allocated));
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -2404,5 +2621,84 @@ mod tests {
         assert!(encode_heap::<&[u8]>(&bad, &[], Sizes::DEFAULT, &mut a).is_err());
         let short = HeapParams { id_len: 3, ..p };
         assert!(encode_heap::<&[u8]>(&short, &[], Sizes::DEFAULT, &mut a).is_err());
+    }
+
+    #[test]
+    fn extents_are_every_block_and_huge_object() {
+        use crate::format::btree_v2::tests::Log;
+        let mut s = 7u64;
+        let small: Vec<Vec<u8>> = (0..300u32)
+            .map(|i| {
+                let n = 10 + (crate::format::btree_v2::tests::noise(&mut s) % 36) as usize;
+                vec![i as u8; n]
+            })
+            .collect();
+        let mut links: Vec<Vec<u8>> = (0..60u32)
+            .map(|i| format!("object {i} {}", "x".repeat(i as usize * 5)).into_bytes())
+            .collect();
+        links.insert(10, vec![0xab; 5000]);
+        links.push(vec![0xcd; 70000]);
+        let p17 = HeapParams {
+            id_len: 17,
+            ..HeapParams::links()
+        };
+        let cases: Vec<(HeapParams, Vec<Vec<u8>>)> = vec![
+            (HeapParams::links(), Vec::new()),
+            (HeapParams::links(), vec![b"one".to_vec()]),
+            (HeapParams::links(), links.clone()),
+            (p17, links),
+            (HeapParams::attributes(), vec![vec![1; 3000]; 40]),
+            (small_params(), small),
+        ];
+        for (p, objs) in cases {
+            let mut log = Log::at(0x20);
+            let img = encode_heap(&p, &objs, Sizes::DEFAULT, &mut log).unwrap();
+            let mut f = Vec::new();
+            apply(&mut f, &img.blocks);
+            f.resize(log.next as usize, 0);
+            let c = ctx(&f);
+            let heap = FractalHeap::read(&c, img.header).unwrap();
+            let mut got = heap.extents(&c).unwrap();
+            got.sort_unstable();
+            assert_eq!(got, log.sorted(), "{p:?}, {} objects", objs.len());
+        }
+    }
+
+    #[test]
+    fn free_space_manager_extents() {
+        // a heap whose header names a free-space manager at 0x200, with its
+        // section list at 0x300 (82 + 30 bytes, as libhdf5 writes them)
+        let mut hdr = b"FSHD".to_vec();
+        hdr.extend([0, 0]);
+        for v in [100u64, 2, 2, 0] {
+            hdr.extend(v.to_le_bytes());
+        }
+        hdr.extend([1, 0, 80, 0, 120, 0, 16, 0]);
+        hdr.extend(4096u64.to_le_bytes());
+        hdr.extend(0x300u64.to_le_bytes());
+        hdr.extend(20u64.to_le_bytes());
+        hdr.extend(30u64.to_le_bytes());
+        let hdr = seal(hdr);
+        assert_eq!(hdr.len(), 82);
+        let mut list = b"FSSE".to_vec();
+        list.push(0);
+        list.extend(0x200u64.to_le_bytes());
+        list.resize(30, 0);
+        let f = file(&[(0x200, &hdr), (0x300, &list)]);
+        let c = ctx(&f);
+        assert_eq!(
+            free_space_extents(&c, 0x200).unwrap(),
+            vec![(0x200, 82), (0x300, 30)]
+        );
+        // a section list of another manager
+        let mut other = list.clone();
+        other[5] = 0x10;
+        let f = file(&[(0x200, &hdr), (0x300, &other)]);
+        assert!(free_space_extents(&ctx(&f), 0x200).is_err());
+        // a bad header checksum
+        let mut bad = hdr.clone();
+        bad[10] ^= 1;
+        let f = file(&[(0x200, &bad), (0x300, &list)]);
+        assert!(free_space_extents(&ctx(&f), 0x200).is_err());
     }
 }

@@ -586,9 +586,8 @@ impl State {
     }
 
     /// Gives back the space of a deleted object: its header chunks, raw
-    /// data and the structures written for it. (Structures of a loaded
-    /// object that this session did not rewrite, such as an old chunk
-    /// index or B-tree, are not known here and stay allocated.)
+    /// data and its structures (for a loaded object, those read at load:
+    /// symbol table, dense links and attributes, chunk index).
     fn free_object(&mut self, o: Obj) {
         let prefix = o
             .prefix
@@ -728,37 +727,89 @@ impl State {
         }
     }
 
-    /// On close, when holes in the file (space freed by deletes) can take
-    /// every symbol table that lies above the lowest hole, writes those
-    /// symbol tables again, into the holes, so the space they took at the
-    /// end of the file can be given back: deleting what was written last
-    /// then shrinks the file. Headers and raw data do not move.
+    /// On close, when holes in the file (space freed by deletes and by
+    /// rewritten structures) can take every movable structure that lies
+    /// above the lowest hole, writes those structures again, into the
+    /// holes, so the space they took at the end of the file can be given
+    /// back: deleting what was written last then shrinks the file, and a
+    /// file changed once per session does not grow by a chunk index or
+    /// dense storage each time. Movable: symbol tables, dense link storage,
+    /// dense attribute storage (of objects whose attributes are loaded) and
+    /// the chunk indexes that have blocks of their own (not single-chunk or
+    /// implicit). Headers and raw data do not move.
     pub(crate) fn compact(&mut self) -> Result<()> {
         let (free, Some(lowest)) = self.space.holes() else {
             return Ok(());
         };
+        let above = |v: &[model::Extent]| v.iter().any(|&(s, _)| s > lowest);
         let mut movable = Vec::new();
-        let mut need = 0u64;
+        let mut lens: Vec<u64> = Vec::new();
+        // structures other than symbol tables
+        let mut other = false;
         for (&a, o) in &self.objects {
-            if let Kind::Group(g) = &o.kind
-                && g.style == GroupStyle::SymbolTable
-                && g.stab_space.iter().any(|&(s, _)| s > lowest)
-            {
-                need += g
-                    .stab_space
-                    .iter()
-                    .map(|&(_, l)| l.div_ceil(8) * 8)
-                    .sum::<u64>();
-                movable.push(a);
+            let mut take = |v: &[model::Extent]| {
+                let moved = above(v);
+                if moved {
+                    lens.extend(v.iter().map(|&(_, l)| l));
+                }
+                moved
+            };
+            let mut moves = false;
+            let mut index = false;
+            match &o.kind {
+                Kind::Group(g) if g.style == GroupStyle::SymbolTable => {
+                    moves |= take(&g.stab_space);
+                }
+                Kind::Group(g) => {
+                    let m = take(&g.dense_space);
+                    other |= m;
+                    moves |= m;
+                }
+                Kind::Dataset(d) => {
+                    if let model::LayoutM::Chunked(c) = &d.layout
+                        && !matches!(
+                            c.index,
+                            model::IndexChoice::Single | model::IndexChoice::Implicit
+                        )
+                    {
+                        index = take(&c.index_space);
+                        other |= index;
+                        moves |= index;
+                    }
+                }
+                Kind::Datatype(_) => {}
+            }
+            if o.attrs_loaded {
+                let m = take(&o.attr_space);
+                other |= m;
+                moves |= m;
+            }
+            if moves {
+                movable.push((a, index));
             }
         }
-        // room to spare: first fit leaves slivers
-        if movable.is_empty() || need * 2 > free {
+        let need: u64 = lens.iter().map(|l| l.div_ceil(8) * 8).sum();
+        // symbol tables alone (small blocks, and their heap header moves
+        // too) need twice their size free, as first fit leaves slivers;
+        // with other structures (large blocks) every block must fit a
+        // hole, in the order the flush asks for them
+        let room = if other {
+            self.space.fits(&lens)
+        } else {
+            need * 2 <= free
+        };
+        if movable.is_empty() || !room {
             return Ok(());
         }
-        for a in movable {
+        for (a, index) in movable {
             if let Some(o) = self.objects.get_mut(&a) {
                 o.dirty = true;
+                if index
+                    && let Kind::Dataset(d) = &mut o.kind
+                    && let model::LayoutM::Chunked(c) = &mut d.layout
+                {
+                    c.index_dirty = true;
+                }
             }
         }
         self.dirty = true;

@@ -11,6 +11,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use super::gheap::GlobalHeapWriter;
+use super::model::Extent;
 use super::model::{
     ChunkLoc, ChunkedM, DatasetM, GroupM, GroupStyle, HeaderSpace, IndexChoice, Kind, LayoutM,
     LinkM, Obj,
@@ -18,7 +19,11 @@ use super::model::{
 use super::space::Space;
 use super::{Format, Options, State, Writer};
 use crate::error::{Error, Result};
+use crate::format::FileCtx;
+use crate::format::btree_v2::BTreeV2;
+use crate::format::chunk_index::{self, IndexParams};
 use crate::format::cursor::Cursor;
+use crate::format::heap::fractal::FractalHeap;
 use crate::format::layout::{ChunkIndexKind, Layout};
 use crate::format::messages::{AttributeInfo, LinkInfo};
 use crate::format::object_header::{HeaderPrefix, Message, RawHeader, msg};
@@ -283,6 +288,23 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
                                 .map(|a| (a, len))
                                 .collect()
                         }
+                        // fixed and extensible arrays, v2 B-trees: every
+                        // block of the index
+                        (
+                            ChunkIndexKind::FixedArray { .. }
+                            | ChunkIndexKind::ExtensibleArray { .. }
+                            | ChunkIndexKind::BTreeV2 { .. },
+                            Some(_),
+                        ) => {
+                            let space = d.space();
+                            let p = IndexParams {
+                                layout: cl,
+                                dims: &space.dims,
+                                max_dims: &space.max_dims,
+                                filtered: !d.filters().is_empty(),
+                            };
+                            reclaimable(chunk_index::index_extents(&ctx, &p))
+                        }
                         _ => Vec::new(),
                     };
                     LayoutM::Chunked(ChunkedM {
@@ -316,6 +338,14 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
         .filter(|m| !regenerated(&kind, m))
         .cloned()
         .collect();
+    // dense attribute storage, given back when the attributes are written
+    // anew or the object is deleted
+    let attr_space = header
+        .find(msg::ATTRIBUTE_INFO)
+        .and_then(|m| AttributeInfo::decode(&mut Cursor::new(&m.data, m.addr, ctx.sizes)).ok())
+        .map_or_else(Vec::new, |info| {
+            dense_extents(&ctx, info.heap, info.name_index, info.order_index)
+        });
     Ok(Obj {
         header: HeaderSpace {
             addr,
@@ -326,7 +356,7 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
         attrs: Vec::new(),
         track_attr_order,
         next_attr_order: 0,
-        attr_space: Vec::new(),
+        attr_space,
         refcount,
         dirty: false,
         written: true,
@@ -340,9 +370,12 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
 fn load_group(g: &Group, _opts: Options) -> Result<GroupM> {
     let sizes = g.data.file.inner.ctx().sizes;
     let header = &g.data.header;
+    let mut dense_space = Vec::new();
     let (style, track, next) = match header.find(msg::LINK_INFO) {
         Some(m) if header.find(msg::SYMBOL_TABLE).is_none() => {
             let info = LinkInfo::decode(&mut Cursor::new(&m.data, m.addr, sizes))?;
+            let ctx = g.data.file.inner.ctx();
+            dense_space = dense_extents(&ctx, info.heap, info.name_index, info.order_index);
             (GroupStyle::Links, info.track_order, info.max_creation_index)
         }
         _ => (GroupStyle::SymbolTable, false, 0),
@@ -358,6 +391,7 @@ fn load_group(g: &Group, _opts: Options) -> Result<GroupM> {
     };
     let mut out = GroupM::new(style, track);
     out.heap_header = heap_header;
+    out.dense_space = dense_space;
     if let Some(m) = header.find(msg::SYMBOL_TABLE) {
         out.stab_space = symbol_table_extents(g, m)?;
     }
@@ -376,6 +410,43 @@ fn load_group(g: &Group, _opts: Options) -> Result<GroupM> {
     }
     out.next_order = next.max(out.links.len() as u64);
     Ok(out)
+}
+
+/// The space of dense link or attribute storage: the fractal heap (with
+/// its huge objects and free-space manager) and the name and creation-order
+/// indexes, for [`reclaimable`].
+fn dense_extents(
+    ctx: &FileCtx,
+    heap: Option<u64>,
+    name_index: Option<u64>,
+    order_index: Option<u64>,
+) -> Vec<Extent> {
+    let all = || -> Result<Vec<Extent>> {
+        let mut out = Vec::new();
+        if let Some(h) = heap {
+            out.extend(FractalHeap::read(ctx, h)?.extents(ctx)?);
+        }
+        for t in [name_index, order_index].into_iter().flatten() {
+            out.extend(BTreeV2::read(ctx, t)?.extents(ctx)?);
+        }
+        Ok(out)
+    };
+    reclaimable(all())
+}
+
+/// The extents of a loaded structure that may be given back when it is
+/// replaced: all of them when they were read without error and do not
+/// overlap, else none (the space stays allocated rather than risk freeing
+/// bytes something else uses).
+fn reclaimable(extents: Result<Vec<Extent>>) -> Vec<Extent> {
+    let Ok(mut v) = extents else {
+        return Vec::new();
+    };
+    v.sort_unstable();
+    let disjoint = v
+        .windows(2)
+        .all(|w| w[0].0.checked_add(w[0].1).is_some_and(|end| end <= w[1].0));
+    if disjoint { v } else { Vec::new() }
 }
 
 /// The space of a symbol table (B-tree nodes, symbol table nodes and the

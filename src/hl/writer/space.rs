@@ -1,6 +1,7 @@
 //! File space of a file being written: the OS file, the end of allocated
 //! space, and a list of freed ranges that later allocations reuse.
 
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::FileExt;
 
@@ -23,6 +24,9 @@ pub(crate) struct Space {
     /// them (the flushed headers point there), so they are reused only
     /// once the next flush is complete ([`Space::commit_frees`]).
     pending: Vec<(u64, u64)>,
+    /// Allocations of this session that took more than was asked for
+    /// (rounding): address → bytes taken, freed whole.
+    padded: HashMap<u64, u64>,
 }
 
 /// Allocations are rounded up to this many bytes so that structures stay
@@ -33,6 +37,23 @@ fn round(len: u64) -> u64 {
     len.div_ceil(ALIGN) * ALIGN
 }
 
+/// Takes `len` bytes (rounded up to [`ALIGN`], or the whole range when
+/// it holds `len` but not the rounded length) from the first range of
+/// `free` that holds them: their address and the bytes taken; `None` when
+/// no range holds them.
+fn take_first_fit(free: &mut Vec<(u64, u64)>, len: u64) -> Option<(u64, u64)> {
+    let len = len.max(1);
+    let i = free.iter().position(|&(_, l)| l >= len)?;
+    let (addr, l) = free[i];
+    let take = round(len).min(l);
+    if l == take {
+        free.remove(i);
+    } else {
+        free[i] = (addr + take, l - take);
+    }
+    Some((addr, take))
+}
+
 impl Space {
     pub(crate) fn new(file: fs::File, base: u64, eof: u64) -> Space {
         Space {
@@ -41,30 +62,43 @@ impl Space {
             eof,
             free: Vec::new(),
             pending: Vec::new(),
+            padded: HashMap::new(),
         }
     }
 
     /// Reserves `len` bytes: the first freed range that holds them, else
     /// the end of the file.
+    ///
+    /// A freed range at least `len` bytes long but shorter than `len`
+    /// rounded up is taken whole: structures are freed with their exact
+    /// lengths, and one rewritten at the same size must fit where it was.
     pub(crate) fn allocate(&mut self, len: u64) -> u64 {
-        let len = round(len.max(1));
-        if let Some(i) = self.free.iter().position(|&(_, l)| l >= len) {
-            let (addr, l) = self.free[i];
-            if l == len {
-                self.free.remove(i);
-            } else {
-                self.free[i] = (addr + len, l - len);
+        let (at, taken) = match take_first_fit(&mut self.free, len) {
+            Some(t) => t,
+            None => {
+                let at = self.eof;
+                let taken = round(len.max(1));
+                self.eof += taken;
+                (at, taken)
             }
-            return addr;
+        };
+        // the padding goes back with the allocation
+        if taken > len {
+            self.padded.insert(at, taken);
+        } else {
+            self.padded.remove(&at);
         }
-        let at = self.eof;
-        self.eof += len;
         at
     }
 
     /// Gives `len` bytes at `addr` back, for reuse after the next flush.
-    /// (No rounding: structures libhdf5 wrote are packed without gaps.)
+    /// (No rounding: structures libhdf5 wrote are packed without gaps; an
+    /// allocation of this session goes back whole, padding included.)
     pub(crate) fn free(&mut self, addr: u64, len: u64) {
+        let len = match self.padded.remove(&addr) {
+            Some(taken) if taken > len => taken,
+            _ => len,
+        };
         if len > 0 {
             self.pending.push((addr, len));
         }
@@ -76,6 +110,14 @@ impl Space {
             self.free.iter().map(|&(_, l)| l).sum(),
             self.free.first().map(|&(a, _)| a),
         )
+    }
+
+    /// Whether allocations of `lens`, asked for in this order, would all
+    /// be taken from freed ranges (first fit), none from the end of file.
+    pub(crate) fn fits(&self, lens: &[u64]) -> bool {
+        let mut free = self.free.clone();
+        lens.iter()
+            .all(|&len| take_first_fit(&mut free, len).is_some())
     }
 
     /// Makes the ranges freed before a completed flush reusable.
@@ -222,5 +264,44 @@ mod tests {
         s.commit_frees();
         assert_eq!(s.eof, 96);
         assert!(s.free.is_empty());
+    }
+
+    #[test]
+    fn fits_simulates_first_fit() {
+        let mut s = space();
+        let a = s.allocate(40);
+        let _b = s.allocate(8);
+        let c = s.allocate(24);
+        let _d = s.allocate(8);
+        s.free(a, 40);
+        s.free(c, 24);
+        s.commit_frees();
+        assert!(s.fits(&[]));
+        assert!(s.fits(&[40, 24]));
+        assert!(s.fits(&[16, 17, 24]));
+        // the 40-byte hole is taken first: 24 then 24 leave no room for 17
+        assert!(!s.fits(&[24, 24, 17]));
+        assert!(!s.fits(&[48]));
+        // nothing was taken
+        assert_eq!(s.holes(), (64, Some(a)));
+    }
+
+    #[test]
+    fn exact_holes_and_padding() {
+        let mut t = space();
+        // a range freed at its exact length takes the same length again
+        let x = t.allocate(16);
+        let _y = t.allocate(8);
+        t.free(x, 13);
+        t.commit_frees();
+        assert!(t.fits(&[13]) && !t.fits(&[14]));
+        assert_eq!(t.allocate(13), x);
+        assert_eq!(t.holes().0, 0);
+        // an allocation goes back whole, its padding included
+        let z = t.allocate(5);
+        let _w = t.allocate(8);
+        t.free(z, 5);
+        t.commit_frees();
+        assert_eq!(t.holes(), (8, Some(z)));
     }
 }
