@@ -37,7 +37,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Longest a single case may run.
@@ -161,6 +161,10 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
+
+/// Held by a test while it reads the counts (tests run on threads of one
+/// process).
+static COUNTED: Mutex<()> = Mutex::new(());
 
 /// Starts counting a new case: returns the live bytes before it.
 fn reset_counts() -> usize {
@@ -776,6 +780,7 @@ fn mutated_files_end_in_errors() {
         .max(1);
     let children: Vec<Child> = (0..shards).map(|s| spawn_child(s, shards)).collect();
 
+    let counted = COUNTED.lock().unwrap_or_else(|e| e.into_inner());
     start_watchdog(inputs.clone(), cases.clone());
     quiet_panics();
     let mut failures = Vec::new();
@@ -799,6 +804,7 @@ fn mutated_files_end_in_errors() {
     if failed > MAX_REPORTED {
         failures.push(format!("... and {} more cases", failed - MAX_REPORTED));
     }
+    drop(counted);
     let in_process = t0.elapsed();
     for ch in children {
         if let Err(e) = finish_child(&inputs, &cases, ch) {
@@ -818,4 +824,46 @@ fn mutated_files_end_in_errors() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Every input under `tests/regressions/oom/`, opened with the default
+/// limits and every dataset read whole (as `h5rs canon` does): a dataset
+/// whose storage the file cannot hold fails before its output is
+/// allocated.
+#[test]
+fn oom_regressions_read_whole_with_default_limits() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions/oom");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.retain(|p| p.is_file() && p.extension().is_none());
+    paths.sort();
+    let _counted = COUNTED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut failures = Vec::new();
+    for path in &paths {
+        let bytes = std::fs::read(path).unwrap();
+        reset_counts();
+        if let Ok(file) = h5rs::File::from_bytes(bytes)
+            && let Ok(root) = file.root()
+        {
+            let mut sets = Vec::new();
+            let _ = root.visit_items(|_, o| {
+                if let h5rs::Object::Dataset(d) = o {
+                    sets.push(d.clone());
+                }
+                (sets.len() > 1000).then_some(())
+            });
+            for d in sets {
+                let _ = d.read_raw();
+            }
+        }
+        let largest = LARGEST.load(Ordering::Relaxed);
+        if largest > MAX_ALLOC {
+            failures.push(format!(
+                "{}: allocated {largest} bytes at once",
+                path.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -534,7 +534,42 @@ impl Dataset {
         Ok(out)
     }
 
+    /// Checks that the stored bytes of a compact or contiguous dataset
+    /// are all there, so that a read fails before it allocates its output
+    /// when the dataspace claims more than the file holds.
+    fn check_dense_storage(&self) -> Result<()> {
+        if self.meta.external.is_some() {
+            return Ok(());
+        }
+        match &self.meta.layout {
+            Layout::Compact { data } => {
+                let need = self.byte_size()?;
+                if (data.len() as u64) < need {
+                    return Err(Error::format(
+                        format!(
+                            "compact dataset storage holds {} bytes, the dataspace needs {need}",
+                            data.len()
+                        ),
+                        self.data.addr,
+                    ));
+                }
+                Ok(())
+            }
+            Layout::Contiguous {
+                address: Some(a), ..
+            } => {
+                let ctx = self.data.file.inner.ctx();
+                ctx.slice(*a, self.byte_size()?, "contiguous dataset storage")?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The bytes a read of `sel` produces, checked against the read limit
+    /// and (before anything is allocated for them) against the storage.
     fn sel_bytes(&self, sel: &Selection) -> Result<usize> {
+        self.check_dense_storage()?;
         let n = sel
             .count()
             .checked_mul(self.meta.dtype.size() as u64)
