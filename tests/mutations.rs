@@ -27,7 +27,8 @@
 //!
 //! A failing input is saved under the system's temporary directory; the
 //! failure message names the path. `H5RS_MUT_CASE=<n>` runs case `n`
-//! alone (in this process, saving its input) to reproduce a failure.
+//! alone (in this process, saving its input) to reproduce a failure;
+//! `H5RS_MUT_SHARDS=<n>` sets the number of child processes (2).
 
 #[path = "../fuzz/src/harness.rs"]
 mod harness;
