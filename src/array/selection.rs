@@ -74,9 +74,14 @@ impl Selection {
         }
     }
 
-    /// Number of selected elements.
+    /// Number of selected elements; `u64::MAX` when the product
+    /// overflows (dimensions read from a file can claim that many), which
+    /// every read limit then refuses.
     pub fn count(&self) -> u64 {
-        self.dims.iter().map(|d| d.count).product()
+        self.dims
+            .iter()
+            .try_fold(1u64, |a, d| a.checked_mul(d.count))
+            .unwrap_or(u64::MAX)
     }
 
     /// Shape of the result (axes selected by a single index dropped).
@@ -192,6 +197,14 @@ impl Selection {
 mod tests {
     use super::*;
     use ndarray::s;
+
+    #[test]
+    fn count_saturates_instead_of_overflowing() {
+        let sel = Selection::all(&[1 << 40, 1 << 40]);
+        assert_eq!(sel.count(), u64::MAX);
+        assert_eq!(Selection::all(&[3, 4]).count(), 12);
+        assert_eq!(Selection::all(&[]).count(), 1);
+    }
 
     #[test]
     fn within_ranges() {

@@ -538,13 +538,84 @@ impl Dataset {
         Ok(out)
     }
 
+    /// Checks that the stored bytes of a compact or contiguous dataset
+    /// are all there, so that a read fails before it allocates its output
+    /// when the dataspace claims more than the file holds. Before a large
+    /// read (`read_bytes` of 4 MiB or more) of a chunked dataset, checks
+    /// the same of every stored chunk: within the file, and (unfiltered)
+    /// holding a whole chunk.
+    fn check_storage(&self, read_bytes: usize) -> Result<()> {
+        if self.meta.external.is_some() {
+            return Ok(());
+        }
+        match &self.meta.layout {
+            Layout::Compact { data } => {
+                let need = self.byte_size()?;
+                if (data.len() as u64) < need {
+                    return Err(Error::format(
+                        format!(
+                            "compact dataset storage holds {} bytes, the dataspace needs {need}",
+                            data.len()
+                        ),
+                        self.data.addr,
+                    ));
+                }
+                Ok(())
+            }
+            Layout::Contiguous {
+                address: Some(a), ..
+            } => {
+                let ctx = self.data.file.inner.ctx();
+                ctx.slice(*a, self.byte_size()?, "contiguous dataset storage")?;
+                Ok(())
+            }
+            Layout::Chunked(cl) if read_bytes >= 4 << 20 => {
+                let ctx = self.data.file.inner.ctx();
+                let whole = cl
+                    .dims
+                    .iter()
+                    .try_fold(self.meta.dtype.size() as u64, |a, &d| a.checked_mul(d))
+                    .filter(|_| self.meta.filters.is_empty());
+                // the first bad chunk in C order, whatever the map's order
+                let bad = self
+                    .chunk_map()?
+                    .iter()
+                    .filter(|(_, c)| {
+                        ctx.slice(c.addr, c.size, "chunk").is_err()
+                            || whole.is_some_and(|need| c.size < need)
+                    })
+                    .min_by(|a, b| a.0.cmp(b.0));
+                match bad {
+                    None => Ok(()),
+                    Some((coords, c)) => {
+                        let what = format!("chunk {coords:?}");
+                        ctx.slice(c.addr, c.size, &what)?;
+                        Err(Error::format(
+                            format!(
+                                "{what}: {} bytes stored, {} expected",
+                                c.size,
+                                whole.unwrap_or(0)
+                            ),
+                            c.addr,
+                        ))
+                    }
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The bytes a read of `sel` produces, checked against the read limit
+    /// and (before anything is allocated for them) against the storage.
     fn sel_bytes(&self, sel: &Selection) -> Result<usize> {
         let n = sel
             .count()
             .checked_mul(self.meta.dtype.size() as u64)
             .filter(|&b| b <= self.data.file.inner.ctx().limits.max_read_bytes)
             .ok_or_else(|| Error::limit("read larger than the configured limit"))?;
-        usize::try_from(n).map_err(|_| Error::limit("read does not fit in memory"))
+        let n = usize::try_from(n).map_err(|_| Error::limit("read does not fit in memory"))?;
+        self.check_storage(n)?;
+        Ok(n)
     }
 
     /// The stored bytes of the selection, in C order.
