@@ -102,6 +102,11 @@ pub(crate) struct State {
     /// Something changed since the last flush.
     pub(crate) dirty: bool,
     pub(crate) closed: bool,
+    /// The space held by the objects loaded from the file so far (start →
+    /// end): header chunks and the structures freed on rewrite. A hostile
+    /// file's structures may overlap; rewriting or freeing one would then
+    /// corrupt another.
+    pub(crate) loaded_headers: BTreeMap<u64, u64>,
     /// The last read view and the generation it shows.
     pub(crate) view: Option<(u64, std::sync::Arc<super::file::FileInner>)>,
     /// For a file opened for writing: a view of it as it was opened, from
@@ -168,6 +173,7 @@ impl Writer {
             gheap: GlobalHeapWriter::default(),
             dirty: true,
             closed: false,
+            loaded_headers: BTreeMap::new(),
             view: None,
             base: None,
             superblock: None,

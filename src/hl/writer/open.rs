@@ -91,6 +91,7 @@ impl Writer {
             gheap: GlobalHeapWriter::default(),
             dirty: false,
             closed: false,
+            loaded_headers: BTreeMap::new(),
             view: None,
             base: Some(base_view),
             superblock: Some(sb.clone()),
@@ -136,8 +137,59 @@ impl State {
                 "no object at address {addr} in this file"
             )));
         };
-        let obj = load(&view, addr, self.opts)?;
+        let mut obj = load(&view, addr, self.opts)?;
+        self.claim_header(&mut obj)?;
         self.objects.insert(addr, obj);
+        Ok(())
+    }
+
+    /// Records the space a loaded object holds: its header chunks, and
+    /// the structures h5rs frees when it rewrites or deletes the object
+    /// (symbol table, dense storage, chunk index). A header overlapping
+    /// space claimed before is an error (a rewrite of one object would
+    /// corrupt the other); structures to free that overlap claimed space or
+    /// each other are forgotten, so their space leaks instead of being
+    /// handed out while in use. Only hostile files get there.
+    fn claim_header(&mut self, obj: &mut Obj) -> Result<()> {
+        let Some(prefix) = &obj.prefix else {
+            return Ok(());
+        };
+        let h = &obj.header;
+        let head = super::flush::prefix_len(prefix, h.chunk0) as u64 + h.chunk0 as u64;
+        let mut mine: Vec<(u64, u64)> = Vec::with_capacity(1 + h.conts.len());
+        mine.push((h.addr, h.addr.saturating_add(head)));
+        mine.extend(h.conts.iter().map(|&(a, l)| (a, a.saturating_add(l))));
+        if let Some(e) = overlap(&mut mine, &self.loaded_headers) {
+            return Err(Error::format(
+                format!("object header: its bytes overlap other structures ({e}); not changed"),
+                h.addr,
+            ));
+        }
+        self.loaded_headers.extend(mine);
+        let mut lists: Vec<&mut Vec<Extent>> = vec![&mut obj.attr_space];
+        match &mut obj.kind {
+            Kind::Group(g) => {
+                lists.push(&mut g.stab_space);
+                lists.push(&mut g.dense_space);
+            }
+            Kind::Dataset(d) => {
+                if let LayoutM::Chunked(c) = &mut d.layout {
+                    lists.push(&mut c.index_space);
+                }
+            }
+            Kind::Datatype(_) => {}
+        }
+        for list in lists {
+            let mut spans: Vec<(u64, u64)> = list
+                .iter()
+                .map(|&(a, l)| (a, a.saturating_add(l)))
+                .collect();
+            if overlap(&mut spans, &self.loaded_headers).is_some() {
+                list.clear();
+            } else {
+                self.loaded_headers.extend(spans);
+            }
+        }
         Ok(())
     }
 
@@ -536,4 +588,23 @@ impl File {
             File::create(p)
         }
     }
+}
+
+/// Sorts `spans` (start, end) and tells where two of them overlap, or one
+/// overlaps a span of `claimed` (disjoint, start → end).
+fn overlap(spans: &mut [(u64, u64)], claimed: &BTreeMap<u64, u64>) -> Option<String> {
+    spans.sort_unstable();
+    for w in spans.windows(2) {
+        if w[1].0 < w[0].1 {
+            return Some(format!("{:#x} and {:#x}", w[0].0, w[1].0));
+        }
+    }
+    for &(start, end) in spans.iter() {
+        if let Some((&s, &e)) = claimed.range(..end).next_back()
+            && e > start
+        {
+            return Some(format!("{start:#x}..{end:#x} and {s:#x}..{e:#x}"));
+        }
+    }
+    None
 }
