@@ -80,6 +80,18 @@ use crate::format::checksum;
 use crate::format::cursor::{Cursor, Encoder, Sizes, bytes_for, le_uint};
 use crate::format::filter_pipeline::{self, FilterInfo, id as filter_id};
 
+/// An indirect block as read: its bytes (checksum included) and where its
+/// entries are.
+struct IndirectBlock<'a> {
+    block: &'a [u8],
+    /// Bytes before the first entry.
+    prefix: u64,
+    /// Bytes of one direct-block entry.
+    stride: u64,
+    /// Number of direct-block entries.
+    direct: u64,
+}
+
 /// Heap ID type codes (bits 4-5 of the first byte).
 const ID_MANAGED: u8 = 0;
 const ID_HUGE: u8 = 1;
@@ -434,28 +446,12 @@ impl FractalHeap {
         if !seen.insert(addr) {
             return Err(Error::format(format!("{what} reached twice (cycle)"), addr));
         }
-        let o = ctx.sizes.offset as u64;
+        let ib = self.read_indirect(ctx, addr, block_offset, rows)?;
         let w = self.table_width as u64;
         let direct_rows = rows.min(self.max_dblock_rows);
-        let stride = if self.is_filtered() {
-            o + ctx.sizes.length as u64 + 4
-        } else {
-            o
-        };
-        let prefix = 5 + o + self.offset_width as u64;
-        // rows <= 65 and width < 2^16 keep these products small
-        let k = direct_rows as u64 * w;
-        let n = rows.saturating_sub(self.max_dblock_rows) as u64 * w;
-        let len = prefix + k * stride + n * o + 4;
-        let block = ctx.slice(addr, len, what)?;
+        let (block, len) = (ib.block, ib.block.len() as u64);
         let mut c = Cursor::new(block, addr, ctx.sizes);
-        c.signature(b"FHIB", what)?;
-        let version = c.u8()?;
-        if version != 0 {
-            return Err(Error::format(format!("{what}: version {version}"), addr));
-        }
-        checksum::verify(block, what, addr)?;
-        self.check_owner(&mut c, block_offset, what, addr)?;
+        c.seek(ib.prefix as usize)?;
         out.push((addr, len));
         let overflow = || Error::format(format!("{what}: block offset overflows"), addr);
         for row in 0..rows {
@@ -826,32 +822,13 @@ impl FractalHeap {
     ) -> Result<(u64, Option<(u64, u32)>)> {
         let what = "fractal heap indirect block";
         let o = ctx.sizes.offset as u64;
-        let w = self.table_width as u64;
         let direct_rows = rows.min(self.max_dblock_rows) as u64;
-        let indirect_rows = rows.saturating_sub(self.max_dblock_rows) as u64;
-        let stride = if self.is_filtered() {
-            o + ctx.sizes.length as u64 + 4
-        } else {
-            o
-        };
-        let prefix = 5 + o + self.offset_width as u64;
-        // rows <= 65 and width < 2^16 keep these products small
-        let k = direct_rows * w;
-        let n = indirect_rows * w;
-        let len = prefix + k * stride + n * o;
-        let block = ctx.slice(addr, len + 4, what)?;
-        let mut c = Cursor::new(block, addr, ctx.sizes);
-        c.signature(b"FHIB", what)?;
-        let version = c.u8()?;
-        if version != 0 {
-            return Err(Error::format(format!("{what}: version {version}"), addr));
-        }
-        checksum::verify(block, what, addr)?;
-        self.check_owner(&mut c, block_offset, what, addr)?;
+        let ib = self.read_indirect(ctx, addr, block_offset, rows)?;
+        let mut c = Cursor::new(ib.block, addr, ctx.sizes);
         let pos = if (row as u64) < direct_rows {
-            prefix + entry * stride
+            ib.prefix + entry * ib.stride
         } else {
-            prefix + k * stride + (entry - k) * o
+            ib.prefix + ib.direct * ib.stride + (entry - ib.direct) * o
         };
         c.seek(pos as usize)?;
         let child = c.address_field()?.ok_or_else(|| {
@@ -866,6 +843,45 @@ impl FractalHeap {
             None
         };
         Ok((child, filtered))
+    }
+
+    /// Reads and checks the indirect block of `rows` rows at `addr`
+    /// (signature, version, checksum, owner and block offset).
+    fn read_indirect<'a>(
+        &self,
+        ctx: &FileCtx<'a>,
+        addr: u64,
+        block_offset: u64,
+        rows: u32,
+    ) -> Result<IndirectBlock<'a>> {
+        let what = "fractal heap indirect block";
+        let o = ctx.sizes.offset as u64;
+        let w = self.table_width as u64;
+        let stride = if self.is_filtered() {
+            o + ctx.sizes.length as u64 + 4
+        } else {
+            o
+        };
+        let prefix = 5 + o + self.offset_width as u64;
+        // rows <= 65 and width < 2^16 keep these products small
+        let direct = u64::from(rows.min(self.max_dblock_rows)) * w;
+        let indirect = u64::from(rows.saturating_sub(self.max_dblock_rows)) * w;
+        let len = prefix + direct * stride + indirect * o + 4;
+        let block = ctx.slice(addr, len, what)?;
+        let mut c = Cursor::new(block, addr, ctx.sizes);
+        c.signature(b"FHIB", what)?;
+        let version = c.u8()?;
+        if version != 0 {
+            return Err(Error::format(format!("{what}: version {version}"), addr));
+        }
+        checksum::verify(block, what, addr)?;
+        self.check_owner(&mut c, block_offset, what, addr)?;
+        Ok(IndirectBlock {
+            block,
+            prefix,
+            stride,
+            direct,
+        })
     }
 
     /// Checks the heap header address and block offset of a block.
