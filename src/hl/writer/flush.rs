@@ -590,7 +590,10 @@ fn write_superblock(st: &mut State, root_stab: Option<(u64, u64)>) -> Result<()>
         // an opened file keeps its superblock; the end of file and the
         // root group's cached symbol table follow what was written
         // stored counting from the stored base address, as libhdf5 reads it
-        sb.eof = sb.base_address + st.space.eof;
+        sb.eof = sb
+            .base_address
+            .checked_add(st.space.eof)
+            .ok_or_else(|| Error::format_noaddr("superblock: end of file overflows"))?;
         if let (Some(entry), Some((btree, heap))) = (&mut sb.root_entry, root_stab)
             && matches!(entry.scratch, Scratch::Group { .. })
         {

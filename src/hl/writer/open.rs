@@ -71,6 +71,18 @@ impl Writer {
         // did not finish, or a wrong end in a damaged file) keeps its extra
         // bytes: new space starts after them, so nothing there is overwritten
         let len = file.metadata()?.len().saturating_sub(sb.position);
+        // the stored base is the file's start or the superblock's position
+        // (a user block added later, or written by libhdf5)
+        if sb.base_address > sb.position {
+            return Err(Error::format(
+                format!(
+                    "superblock: base address {:#x} lies past the superblock at {:#x}: \
+                     damaged, not opened for writing",
+                    sb.base_address, sb.position
+                ),
+                0,
+            ));
+        }
         // libhdf5 refuses a file shorter than its stored end ("truncated
         // file"); writing there would also extend it to that length
         if eof > len {
