@@ -1152,7 +1152,8 @@ fn write_chunk_index(
                 let mut e = Encoder::new(sizes);
                 e.u32(size as u32).u32(mask);
                 for (d, &s) in coords.iter().enumerate() {
-                    e.u64((s + plus) * c.dims[d]);
+                    // coordinates read from a hostile index may be huge
+                    e.u64(s.saturating_add(plus).saturating_mul(c.dims[d]));
                 }
                 e.u64(0);
                 e.into_bytes()
