@@ -302,13 +302,15 @@ impl BTreeV2 {
         };
         let node_size = u64::from(self.node_size);
         let mut seen = HashSet::from([self.addr]);
-        let mut stack = vec![Child {
-            addr: root,
-            records: u64::from(self.root_records),
-            total: self.total_records,
-        }];
-        let mut depths = vec![self.depth];
-        while let (Some(child), Some(depth)) = (stack.pop(), depths.pop()) {
+        let mut stack = vec![(
+            Child {
+                addr: root,
+                records: u64::from(self.root_records),
+                total: self.total_records,
+            },
+            self.depth,
+        )];
+        while let Some((child, depth)) = stack.pop() {
             if !seen.insert(child.addr) {
                 return Err(Error::format(
                     "v2 B-tree node reached twice (cycle)",
@@ -319,10 +321,7 @@ impl BTreeV2 {
             ctx.slice(child.addr, node_size, "v2 B-tree node")?;
             out.push((child.addr, node_size));
             if depth > 0 {
-                for c in node.children {
-                    stack.push(c);
-                    depths.push(depth - 1);
-                }
+                stack.extend(node.children.into_iter().map(|c| (c, depth - 1)));
             }
         }
         Ok(out)

@@ -71,8 +71,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn lists_the_grid_at_computed_addresses() {
+    /// The implicit index at 16 of a 112-byte file, for a dataset of `dims`.
+    fn list(l: &ChunkedLayout, dims: &[u64]) -> Result<Vec<ChunkRecord>> {
         let data = [0u8; 16 + 4 * 24];
         let ctx = FileCtx {
             data: &data,
@@ -80,14 +80,18 @@ mod tests {
             sizes: Sizes::new(8, 8).unwrap(),
             limits: Limits::default(),
         };
-        let l = layout();
         let p = IndexParams {
-            layout: &l,
-            dims: &[4, 6],
+            layout: l,
+            dims,
             max_dims: &[Some(4), Some(6)],
             filtered: false,
         };
-        let c = chunks(&ctx, 16, &p).unwrap();
+        chunks(&ctx, 16, &p)
+    }
+
+    #[test]
+    fn lists_the_grid_at_computed_addresses() {
+        let c = list(&layout(), &[4, 6]).unwrap();
         assert_eq!(c.len(), 4);
         assert_eq!(
             (c[3].coords.clone(), c[3].addr, c[3].size),
@@ -98,27 +102,12 @@ mod tests {
     #[test]
     fn a_grid_larger_than_the_file_is_an_error() {
         // a 2^56-row dataset in a 112-byte file: an error, not 2^55 records
-        let data = [0u8; 16 + 4 * 24];
-        let ctx = FileCtx {
-            data: &data,
-            base: 0,
-            sizes: Sizes::new(8, 8).unwrap(),
-            limits: Limits::default(),
-        };
-        let l = layout();
-        let p = IndexParams {
-            layout: &l,
-            dims: &[1 << 56, 6],
-            max_dims: &[Some(4), Some(6)],
-            filtered: false,
-        };
-        let e = chunks(&ctx, 16, &p).unwrap_err().to_string();
+        let e = list(&layout(), &[1 << 56, 6]).unwrap_err().to_string();
         assert!(e.contains("run past the end of the file"), "{e}");
         let mut zero = layout();
         zero.element_size = 0;
-        let p = IndexParams { layout: &zero, ..p };
         assert!(
-            chunks(&ctx, 16, &p)
+            list(&zero, &[1 << 56, 6])
                 .unwrap_err()
                 .to_string()
                 .contains("0 bytes")
