@@ -164,7 +164,7 @@ impl Writer {
             file.set_len(opts.userblock)?;
         }
         let sb_len = flush::superblock_len(&opts);
-        let space = Space::new(file, opts.userblock, sb_len);
+        let space = Space::new(file, opts.userblock, sb_len, sb_len);
         let mut state = State {
             space,
             opts,
@@ -602,22 +602,26 @@ impl State {
         let mut extents = vec![(o.header.addr, head as u64)];
         extents.extend(o.header.conts.iter().copied());
         extents.extend(o.attr_space.iter().copied());
+        // raw data and the local heap's header were not checked against
+        // the headers loaded (as the structures above were): in a damaged
+        // file they may lie over one, whose space must stay allocated
+        let mut unchecked = Vec::new();
         match &o.kind {
             Kind::Group(g) => {
                 extents.extend(g.stab_space.iter().copied());
                 extents.extend(g.dense_space.iter().copied());
                 if let Some(h) = g.heap_header {
                     let len = crate::format::heap::local::LocalHeapHeader::size(self.opts.sizes());
-                    extents.push((h, len as u64));
+                    unchecked.push((h, len as u64));
                 }
             }
             Kind::Dataset(d) => match &d.layout {
                 // a size that overflows (a hostile file) is left allocated
                 model::LayoutM::Contiguous { addr: Some(a) } => {
-                    extents.extend(d.data_bytes().ok().map(|n| (*a, n)))
+                    unchecked.extend(d.data_bytes().ok().map(|n| (*a, n)))
                 }
                 model::LayoutM::Chunked(c) => {
-                    extents.extend(c.chunks.values().map(|l| (l.addr, l.size)));
+                    unchecked.extend(c.chunks.values().map(|l| (l.addr, l.size)));
                     if c.index != model::IndexChoice::Single {
                         extents.extend(c.index_space.iter().copied());
                     }
@@ -626,6 +630,17 @@ impl State {
             },
             Kind::Datatype(_) => {}
         }
+        let claimed = &self.loaded_headers;
+        let space = &self.space;
+        let clear = |&(a, l): &(u64, u64)| {
+            let end = a.saturating_add(l);
+            space.allocated_here(a)
+                || !claimed
+                    .range(..end)
+                    .next_back()
+                    .is_some_and(|(_, &e)| e > a)
+        };
+        extents.extend(unchecked.into_iter().filter(clear));
         for (a, l) in extents {
             self.space.free(a, l);
         }

@@ -94,7 +94,10 @@ impl Writer {
                 0,
             ));
         }
-        let space = Space::new(file, sb.position, eof.max(len));
+        // the superblock's bytes are never freed, whatever a damaged file's
+        // structures claim
+        let floor = sb.encode()?.len() as u64;
+        let space = Space::new(file, sb.position, eof.max(len), floor);
         let mut state = State {
             space,
             opts,

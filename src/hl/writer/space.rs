@@ -1,7 +1,7 @@
 //! File space of a file being written: the OS file, the end of allocated
 //! space, and a list of freed ranges that later allocations reuse.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::FileExt;
 
@@ -24,9 +24,24 @@ pub(crate) struct Space {
     /// them (the flushed headers point there), so they are reused only
     /// once the next flush is complete ([`Space::commit_frees`]).
     pending: Vec<(u64, u64)>,
-    /// Allocations of this session that took more than was asked for
-    /// (rounding): address → bytes taken, freed whole.
-    padded: HashMap<u64, u64>,
+    /// Allocations of this session: address → bytes taken (rounding
+    /// included), freed whole.
+    session: BTreeMap<u64, u64>,
+    /// Ranges of structures read from the file that were freed (disjoint).
+    /// With `session` and `floor`, they keep a damaged file's structures
+    /// from freeing space twice, or space in use.
+    file_freed: BTreeMap<u64, u64>,
+    /// Addresses below this (the superblock) are never freed.
+    floor: u64,
+}
+
+/// Whether `[start, end)` overlaps a range of `ranges` (disjoint ranges,
+/// address → length).
+fn overlaps(ranges: &BTreeMap<u64, u64>, start: u64, end: u64) -> bool {
+    ranges
+        .range(..end)
+        .next_back()
+        .is_some_and(|(&a, &l)| a.saturating_add(l) > start)
 }
 
 /// Allocations are rounded up to this many bytes so that structures stay
@@ -55,14 +70,18 @@ fn take_first_fit(free: &mut Vec<(u64, u64)>, len: u64) -> Option<(u64, u64)> {
 }
 
 impl Space {
-    pub(crate) fn new(file: fs::File, base: u64, eof: u64) -> Space {
+    /// The space of `file` from `base`, allocated up to `eof`; the first
+    /// `floor` bytes (the superblock) are never freed.
+    pub(crate) fn new(file: fs::File, base: u64, eof: u64, floor: u64) -> Space {
         Space {
             file,
             base,
             eof,
             free: Vec::new(),
             pending: Vec::new(),
-            padded: HashMap::new(),
+            session: BTreeMap::new(),
+            file_freed: BTreeMap::new(),
+            floor,
         }
     }
 
@@ -83,25 +102,47 @@ impl Space {
             }
         };
         // the padding goes back with the allocation
-        if taken > len {
-            self.padded.insert(at, taken);
-        } else {
-            self.padded.remove(&at);
-        }
+        self.session.insert(at, taken);
         at
     }
 
     /// Gives `len` bytes at `addr` back, for reuse after the next flush.
     /// (No rounding: structures libhdf5 wrote are packed without gaps; an
     /// allocation of this session goes back whole, padding included.)
+    ///
+    /// A range that is not an allocation of this session comes from the
+    /// file's structures; it is kept (leaked) when it reaches into the
+    /// superblock or past the end of file, or overlaps space allocated in
+    /// this session or freed before: in a damaged file two structures may
+    /// claim the same bytes, and freeing them twice would hand out space
+    /// in use.
     pub(crate) fn free(&mut self, addr: u64, len: u64) {
-        let len = match self.padded.remove(&addr) {
-            Some(taken) if taken > len => taken,
-            _ => len,
+        let len = match self.session.remove(&addr) {
+            Some(taken) => taken.max(len),
+            None => {
+                let Some(end) = addr.checked_add(len) else {
+                    return;
+                };
+                if len == 0
+                    || addr < self.floor
+                    || end > self.eof
+                    || overlaps(&self.session, addr, end)
+                    || overlaps(&self.file_freed, addr, end)
+                {
+                    return;
+                }
+                self.file_freed.insert(addr, len);
+                len
+            }
         };
         if len > 0 {
             self.pending.push((addr, len));
         }
+    }
+
+    /// Whether `addr` is the start of an allocation of this session.
+    pub(crate) fn allocated_here(&self, addr: u64) -> bool {
+        self.session.contains_key(&addr)
     }
 
     /// Bytes of free ranges inside the file, and the lowest one's address.
@@ -216,7 +257,7 @@ mod tests {
 
     fn space() -> Space {
         let f = tempfile_in_target();
-        Space::new(f, 0, 96)
+        Space::new(f, 0, 96, 96)
     }
 
     fn tempfile_in_target() -> fs::File {
@@ -287,15 +328,37 @@ mod tests {
     }
 
     #[test]
+    fn ranges_a_damaged_file_claims_twice_are_freed_once() {
+        let mut t = Space::new(tempfile_in_target(), 0, 200, 48);
+        let mine = t.allocate(16);
+        assert_eq!(mine, 200);
+        // into the superblock, past the end, over this session's space
+        t.free(40, 16);
+        t.free(190, 16);
+        t.free(196, 8);
+        t.free(u64::MAX - 4, 8);
+        // freed twice, or overlapping a range freed before
+        t.free(64, 16);
+        t.free(64, 16);
+        t.free(72, 16);
+        t.commit_frees();
+        assert_eq!(t.holes(), (16, Some(64)));
+        assert_eq!(t.eof, 216);
+        // this session's allocations go back as often as they are made
+        t.free(mine, 16);
+        t.commit_frees();
+        assert_eq!(t.eof, 200);
+    }
+
+    #[test]
     fn exact_holes_and_padding() {
-        let mut t = space();
-        // a range freed at its exact length takes the same length again
-        let x = t.allocate(16);
-        let _y = t.allocate(8);
-        t.free(x, 13);
+        // a range of the file freed at its exact length takes the same
+        // length again
+        let mut t = Space::new(tempfile_in_target(), 0, 96, 48);
+        t.free(48, 13);
         t.commit_frees();
         assert!(t.fits(&[13]) && !t.fits(&[14]));
-        assert_eq!(t.allocate(13), x);
+        assert_eq!(t.allocate(13), 48);
         assert_eq!(t.holes().0, 0);
         // an allocation goes back whole, its padding included
         let z = t.allocate(5);
