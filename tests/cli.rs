@@ -108,3 +108,36 @@ fn tutorial_fixture_lists_and_dumps() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("[0, 1, 2, 3, 4, 5, 6, 7, 8, 9,"), "{text}");
 }
+
+#[test]
+fn read_limits_and_no_mmap_from_the_command_line() {
+    let f = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/tutorial_earliest.h5");
+    let canon = |opts: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_h5rs"))
+            .args(opts)
+            .arg("canon")
+            .arg(&f)
+            .output()
+            .unwrap()
+    };
+    let plain = canon(&[]);
+    assert!(plain.status.success());
+    // read into memory: the same dump
+    let read = canon(&["--no-mmap"]);
+    assert!(read.status.success());
+    assert_eq!(plain.stdout, read.stdout);
+    // /compressed holds 200 x 50 4-byte integers (40,000 bytes)
+    let small = canon(&["--max-read", "39K"]);
+    assert!(!small.status.success());
+    let err = String::from_utf8_lossy(&small.stderr);
+    assert!(
+        err.contains("/compressed") && err.contains("read limit of 39936 bytes"),
+        "{err}"
+    );
+    let enough = canon(&["--max-read", "40000"]);
+    assert!(enough.status.success());
+    assert_eq!(plain.stdout, enough.stdout);
+    let bad = canon(&["--max-read", "2X"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown size unit"));
+}

@@ -608,11 +608,20 @@ impl Dataset {
     /// The bytes a read of `sel` produces, checked against the read limit
     /// and (before anything is allocated for them) against the storage.
     fn sel_bytes(&self, sel: &Selection) -> Result<usize> {
+        let limit = self.data.file.inner.ctx().limits.max_read_bytes;
         let n = sel
             .count()
             .checked_mul(self.meta.dtype.size() as u64)
-            .filter(|&b| b <= self.data.file.inner.ctx().limits.max_read_bytes)
-            .ok_or_else(|| Error::limit("read larger than the configured limit"))?;
+            .filter(|&b| b <= limit)
+            .ok_or_else(|| {
+                Error::limit(format!(
+                    "reading {} elements of {} bytes from {} is over the read limit \
+                     of {limit} bytes (Limits::max_read_bytes)",
+                    sel.count(),
+                    self.meta.dtype.size(),
+                    self.name()
+                ))
+            })?;
         let n = usize::try_from(n).map_err(|_| Error::limit("read does not fit in memory"))?;
         self.check_storage(n)?;
         Ok(n)

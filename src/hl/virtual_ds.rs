@@ -940,7 +940,14 @@ fn read_source(src: &Dataset, sel: &Selection, dest: &Dest) -> Result<Vec<u8>> {
                 .checked_mul(es as u64)
                 .filter(|&n| n <= dest.limit)
                 .and_then(|n| usize::try_from(n).ok())
-                .ok_or_else(|| Error::limit("read larger than the configured limit"))?;
+                .ok_or_else(|| {
+                    Error::limit(format!(
+                        "reading {} elements of {es} bytes from a virtual dataset's source \
+                         is over the read limit of {} bytes (Limits::max_read_bytes)",
+                        sel.count(),
+                        dest.limit
+                    ))
+                })?;
             let fill = match &src.fill_value().value {
                 Some(v) if v.len() == es => v.clone(),
                 _ => vec![0; es],

@@ -87,7 +87,7 @@ fn join(g: &str, name: &str) -> String {
 }
 
 pub fn run(path: &str) -> h5rs::Result<()> {
-    let file = File::open(path)?;
+    let file = crate::open(path)?;
     let root = file.root()?;
     let mut w = Walker {
         file: file.clone(),
@@ -352,7 +352,7 @@ impl Walker {
                 Some(dir) => dir.join(name),
                 None => name.into(),
             };
-            let paths = File::open(&path).and_then(|f| object_paths(&f)).ok();
+            let paths = crate::open(&path).and_then(|f| object_paths(&f)).ok();
             self.ext_paths.insert(name.to_string(), paths);
         }
         self.ext_paths

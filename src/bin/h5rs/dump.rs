@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use h5rs::{Attribute, Dataset, Datatype, File, Group, LinkTarget, Object, Value};
+use h5rs::{Attribute, Dataset, Datatype, Group, LinkTarget, Object, Value};
 use ndarray::{ArrayD, SliceInfoElem};
 
 const SHOW: usize = 20;
@@ -146,7 +146,7 @@ fn dump_group(g: &Group, indent: &str, seen: &mut HashSet<u64>) -> h5rs::Result<
 }
 
 pub fn run(path: &str, obj: Option<&str>) -> h5rs::Result<()> {
-    let file = File::open(path)?;
+    let file = crate::open(path)?;
     match obj {
         None => dump_group(&file.root()?, "", &mut HashSet::new()),
         Some(p) => match file.object(p)? {
@@ -337,7 +337,7 @@ fn print_array(a: &ArrayD<String>) {
 pub fn run_slice(path: &str, obj: Option<&str>, text: &str) -> h5rs::Result<()> {
     let elems = parse_slice(text)?;
     let obj = obj.ok_or_else(|| h5rs::Error::usage("--slice needs a dataset path"))?;
-    let file = File::open(path)?;
+    let file = crate::open(path)?;
     let d = match file.object(obj)? {
         Object::Dataset(d) => d,
         _ => return Err(h5rs::Error::usage(format!("{obj} is not a dataset"))),

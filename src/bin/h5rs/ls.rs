@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use h5rs::{Attribute, Dataset, File, Group, LinkTarget, Object};
+use h5rs::{Attribute, Dataset, Group, LinkTarget, Object};
 
 use crate::dump::short_attr_value;
 
@@ -140,7 +140,7 @@ fn list(g: &Group, prefix: &str, o: Opts, seen: &mut HashSet<u64>) -> h5rs::Resu
 /// `attrs`, a listed group's own attributes come first, under a line
 /// naming it.
 pub fn run(path: &str, obj: Option<&str>, recursive: bool, attrs: bool) -> h5rs::Result<()> {
-    let file = File::open(path)?;
+    let file = crate::open(path)?;
     let o = Opts { recursive, attrs };
     let group = |g: &Group, name: &str| -> h5rs::Result<()> {
         if attrs {

@@ -7,15 +7,72 @@ mod ls;
 mod repack;
 mod stats;
 
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use clap::{Parser, Subcommand};
+use h5rs::{File, Limits, OpenOptions};
 
 #[derive(Parser)]
 #[command(name = "h5rs", version, about = "Inspect HDF5 files (pure Rust)")]
 struct Cli {
+    /// Largest result of one read (dataset or attribute values), as bytes
+    /// or with a K, M, G or T suffix (powers of 1024); default 64G. Bounds
+    /// what a file from an untrusted source can make h5rs allocate.
+    #[arg(long, global = true, value_parser = parse_size)]
+    max_read: Option<u64>,
+    /// Most bytes of variable-length data (strings, sequences) one read may
+    /// produce (K, M, G or T suffix allowed); default 4G.
+    #[arg(long, global = true, value_parser = parse_size)]
+    max_vlen: Option<u64>,
+    /// Largest decoded chunk (K, M, G or T suffix allowed); default 4G.
+    #[arg(long, global = true, value_parser = parse_size)]
+    max_chunk: Option<u64>,
+    /// Read the whole file into memory instead of mapping it, so that
+    /// another process truncating it cannot end this one with SIGBUS.
+    #[arg(long, global = true)]
+    no_mmap: bool,
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+/// How every subcommand opens files (the command line's limits).
+static OPEN_OPTIONS: OnceLock<OpenOptions> = OnceLock::new();
+
+/// Opens `path` for reading with the command line's options.
+pub(crate) fn open(path: impl AsRef<Path>) -> h5rs::Result<File> {
+    let opts = OPEN_OPTIONS.get_or_init(OpenOptions::new);
+    File::open_with(path, opts)
+}
+
+/// A size: digits, then optionally K, M, G or T (powers of 1024), with
+/// an optional trailing `B` or `iB`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("unknown size unit {c:?} (K, M, G or T)")),
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a size: {s:?}"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("size too large: {s:?}"))
 }
 
 #[derive(Subcommand)]
@@ -122,6 +179,19 @@ fn quiet_on_closed_pipe() {
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
     let cli = Cli::parse();
+    let mut limits = Limits::default();
+    if let Some(n) = cli.max_read {
+        limits.max_read_bytes = n;
+    }
+    if let Some(n) = cli.max_vlen {
+        limits.max_vlen_bytes = n;
+    }
+    if let Some(n) = cli.max_chunk {
+        limits.max_chunk_bytes = n;
+    }
+    let opts = OpenOptions::new().mmap(!cli.no_mmap).limits(limits);
+    // set once, before any subcommand opens a file
+    let _ = OPEN_OPTIONS.set(opts);
     let (file, r) = match &cli.cmd {
         Cmd::Ls {
             recursive,

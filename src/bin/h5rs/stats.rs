@@ -167,7 +167,7 @@ fn show(x: f64) -> String {
 
 /// Prints the statistics of dataset `obj`, one `key: value` per line.
 pub fn run(path: &str, obj: &str, fill: Option<f64>, block: Option<u64>) -> h5rs::Result<()> {
-    let file = File::open(path)?;
+    let file = crate::open(path)?;
     let d = match file.object(obj)? {
         Object::Dataset(d) => d,
         _ => return Err(h5rs::Error::usage(format!("{obj} is not a dataset"))),
