@@ -635,10 +635,10 @@ impl State {
         let clear = |&(a, l): &(u64, u64)| {
             let end = a.saturating_add(l);
             space.allocated_here(a)
-                || !claimed
+                || claimed
                     .range(..end)
                     .next_back()
-                    .is_some_and(|(_, &e)| e > a)
+                    .is_none_or(|(_, &e)| e <= a)
         };
         extents.extend(unchecked.into_iter().filter(clear));
         for (a, l) in extents {
