@@ -29,7 +29,7 @@ for item in $plan; do
     secs=$(awk -v m="${item##*:}" -v s="$scale" 'BEGIN { printf "%d", m * 60 * s }')
     out="$root/fuzz/artifacts/$t.log"
     mkdir -p "$root/fuzz/artifacts/$t"
-    nice -n 15 cargo fuzz run -O -a "$t" -- -rss_limit_mb=2048 -timeout=5 \
+    nice -n 15 cargo fuzz run -O -a "$t" -- -rss_limit_mb=2048 -timeout=10 \
         -max_total_time="$secs" -dict="$root/fuzz/hdf5.dict" \
         -print_final_stats=1 > "$out" 2>&1
     rc=$?
