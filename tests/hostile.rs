@@ -63,3 +63,70 @@ fn variable_length_elements_sharing_one_heap_object_are_bounded() {
     assert_eq!(some.len(), 10);
     assert!(some.iter().all(|s| s.len() == 1 << 20));
 }
+
+/// Position of the only occurrence of `pat` in `bytes`.
+fn only(bytes: &[u8], pat: &[u8]) -> usize {
+    let hits: Vec<usize> = bytes
+        .windows(pat.len())
+        .enumerate()
+        .filter(|(_, w)| *w == pat)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(hits.len(), 1, "pattern found {} times", hits.len());
+    hits[0]
+}
+
+/// A damaged file whose raw data (contiguous storage, a chunk) points at
+/// the root group's object header: writing the data in place would
+/// destroy the header. The contiguous write is refused with a format
+/// error; the chunk goes to new space. Either way the file keeps its
+/// root group and reads back what was written.
+#[test]
+fn raw_data_over_an_object_header_is_not_written_in_place() {
+    let dir = common::scratch("hostile-raw-over-header");
+    let p = dir.join("a.h5");
+    {
+        let f = File::create(&p).unwrap();
+        f.write_dataset("contig", &[0x5a5a_5a5a_5a5a_5a5au64; 4][..])
+            .unwrap();
+        f.new_dataset::<u64>()
+            .unwrap()
+            .shape([4])
+            .chunk([4])
+            .with_data(&[0xa5a5_a5a5_a5a5_a5a5u64; 4][..])
+            .create("chunked")
+            .unwrap();
+        f.close().unwrap();
+    }
+    let root = File::open(&p).unwrap().root().unwrap().addr();
+    let mut bytes = std::fs::read(&p).unwrap();
+    for fill in [0x5au8, 0xa5] {
+        let data_at = only(&bytes, &[fill; 32]) as u64;
+        let ptr = only(&bytes, &data_at.to_le_bytes());
+        bytes[ptr..ptr + 8].copy_from_slice(&root.to_le_bytes());
+    }
+    std::fs::write(&p, &bytes).unwrap();
+
+    let f = File::open_rw(&p).unwrap();
+    let e = f
+        .dataset("contig")
+        .unwrap()
+        .write(&[1u64, 2, 3, 4][..])
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Format { what, .. } if what.contains("not written")),
+        "{e}"
+    );
+    f.dataset("chunked")
+        .unwrap()
+        .write(&[5u64, 6, 7, 8][..])
+        .unwrap();
+    f.write_attr("after", &1i32).unwrap();
+    f.close().unwrap();
+
+    let f = File::open(&p).unwrap();
+    assert_eq!(f.attr("after").unwrap().read_scalar::<i32>().unwrap(), 1);
+    let v: Vec<u64> = f.dataset("chunked").unwrap().read_raw_vec().unwrap();
+    assert_eq!(v, [5, 6, 7, 8]);
+    assert_eq!(f.member_names().unwrap().len(), 2);
+}

@@ -203,7 +203,19 @@ impl State {
                 let whole = sel.is_all(shape);
                 let len = (total * es) as u64;
                 let base = match *addr {
-                    Some(a) => a,
+                    Some(a) => {
+                        if !self.raw_in_place(a, len) {
+                            return Err(Error::format(
+                                format!(
+                                    "dataset storage: {len} bytes at {a:#x} reach into the \
+                                     superblock, past the end of the file, or over an object \
+                                     header or other data: damaged, not written"
+                                ),
+                                a,
+                            ));
+                        }
+                        a
+                    }
                     None => {
                         let a = self.space.allocate(len);
                         *addr = Some(a);
@@ -299,7 +311,7 @@ impl State {
             .collect();
         for k in outside {
             if let Some(l) = c.chunks.remove(&k) {
-                self.space.free(l.addr, l.size);
+                self.free_raw(l.addr, l.size);
             }
         }
         // edge chunks cut by a shrink keep only what is inside
@@ -342,7 +354,7 @@ impl State {
                     scatter(&sel, &f, &vec![0; dims.len()], &c.dims, &mut data, es);
                 }
                 let enc = encode_chunk(&d.filters, &data, es, &d.dtype)?;
-                self.space.free(l.addr, l.size);
+                self.free_raw(l.addr, l.size);
                 let a = self.space.allocate(enc.len() as u64);
                 self.space.write(a, &enc)?;
                 c.chunks.insert(
@@ -488,11 +500,11 @@ fn write_chunks(
         for r in encoded {
             let (coords, bytes) = r?;
             let size = bytes.len() as u64;
-            let addr = match c.chunks.get(&coords) {
-                Some(l) if l.size == size => l.addr,
-                Some(l) => {
-                    let (a, s) = (l.addr, l.size);
-                    st.space.free(a, s);
+            let addr = match c.chunks.get(&coords).map(|l| (l.addr, l.size)) {
+                // rewritten in place when it fits and may be overwritten
+                Some((a, s)) if s == size && st.raw_in_place(a, s) => a,
+                Some((a, s)) => {
+                    st.free_raw(a, s);
                     st.space.allocate(size)
                 }
                 None => st.space.allocate(size),

@@ -107,6 +107,9 @@ pub(crate) struct State {
     /// file's structures may overlap; rewriting or freeing one would then
     /// corrupt another.
     pub(crate) loaded_headers: BTreeMap<u64, u64>,
+    /// Raw data read from the file (start → end) that was written in place
+    /// or freed: see [`State::raw_in_place`].
+    pub(crate) raw_claims: BTreeMap<u64, u64>,
     /// The last read view and the generation it shows.
     pub(crate) view: Option<(u64, std::sync::Arc<super::file::FileInner>)>,
     /// For a file opened for writing: a view of it as it was opened, from
@@ -174,6 +177,7 @@ impl Writer {
             dirty: true,
             closed: false,
             loaded_headers: BTreeMap::new(),
+            raw_claims: BTreeMap::new(),
             view: None,
             base: None,
             superblock: None,
@@ -630,19 +634,48 @@ impl State {
             },
             Kind::Datatype(_) => {}
         }
-        let claimed = &self.loaded_headers;
-        let space = &self.space;
-        let clear = |&(a, l): &(u64, u64)| {
-            let end = a.saturating_add(l);
-            space.allocated_here(a)
-                || claimed
-                    .range(..end)
-                    .next_back()
-                    .is_none_or(|(_, &e)| e <= a)
-        };
-        extents.extend(unchecked.into_iter().filter(clear));
         for (a, l) in extents {
             self.space.free(a, l);
+        }
+        for (a, l) in unchecked {
+            self.free_raw(a, l);
+        }
+    }
+
+    /// Whether raw data at `addr` (`len` bytes), a location read from the
+    /// file, may be overwritten or freed: it lies past the superblock and
+    /// inside the file, over no loaded object header or structure, and over
+    /// no other raw data claimed before. In a damaged file a dataset's
+    /// storage may point at metadata, which writing there would destroy.
+    /// The range is then claimed: a header loaded later over it is refused.
+    /// Space allocated in this session always may.
+    pub(crate) fn raw_in_place(&mut self, addr: u64, len: u64) -> bool {
+        if self.space.allocated_here(addr) {
+            return true;
+        }
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
+        if addr < self.space.floor() || end > self.space.eof {
+            return false;
+        }
+        if self.raw_claims.get(&addr) == Some(&end) {
+            return true;
+        }
+        let hit =
+            |m: &BTreeMap<u64, u64>| m.range(..end).next_back().is_some_and(|(_, &e)| e > addr);
+        if hit(&self.loaded_headers) || hit(&self.raw_claims) {
+            return false;
+        }
+        self.raw_claims.insert(addr, end);
+        true
+    }
+
+    /// Frees raw data read from the file, unless [`State::raw_in_place`]
+    /// refuses it (then its space stays allocated).
+    pub(crate) fn free_raw(&mut self, addr: u64, len: u64) {
+        if self.raw_in_place(addr, len) {
+            self.space.free(addr, len);
         }
     }
 

@@ -107,11 +107,19 @@ impl Writer {
             dirty: false,
             closed: false,
             loaded_headers: BTreeMap::new(),
+            raw_claims: BTreeMap::new(),
             view: None,
             base: Some(base_view),
             superblock: Some(sb.clone()),
             deleted: Default::default(),
         };
+        // the root group's header and the superblock extension's are
+        // claimed first: no structure of the file is then written or freed
+        // over them
+        state.ensure(sb.root)?;
+        if let Some(ext) = sb.extension {
+            state.claim_extension(ext);
+        }
         if sb.version >= 3 {
             // mark the file open for writing, as libhdf5 does
             state.superblock_flags(FLAG_WRITE)?;
@@ -158,6 +166,37 @@ impl State {
         Ok(())
     }
 
+    /// Records the space of the superblock extension's object header (when
+    /// it reads; h5rs never rewrites it).
+    fn claim_extension(&mut self, addr: u64) {
+        let Some(view) = &self.base else {
+            return;
+        };
+        let Ok(raw) = RawHeader::read(&view.inner.ctx(), addr) else {
+            return;
+        };
+        let (before, overhead) = match raw.prefix {
+            HeaderPrefix::V1 { .. } => (0u64, 0u64),
+            HeaderPrefix::V2(_) => (4, 8),
+        };
+        let mut spans = Vec::with_capacity(raw.chunks.len());
+        for (i, c) in raw.chunks.iter().enumerate() {
+            let (start, len) = if i == 0 {
+                let head = super::flush::prefix_len(&raw.prefix, c.len as usize) as u64;
+                (addr, head.saturating_add(c.len))
+            } else {
+                (
+                    c.addr.saturating_sub(before),
+                    c.len.saturating_add(overhead),
+                )
+            };
+            spans.push((start, start.saturating_add(len)));
+        }
+        if overlap(&mut spans, &self.loaded_headers).is_none() {
+            self.loaded_headers.extend(spans);
+        }
+    }
+
     /// Records the space a loaded object holds: its header chunks, and
     /// the structures h5rs frees when it rewrites or deletes the object
     /// (symbol table, dense storage, chunk index). A header overlapping
@@ -174,7 +213,9 @@ impl State {
         let mut mine: Vec<(u64, u64)> = Vec::with_capacity(1 + h.conts.len());
         mine.push((h.addr, h.addr.saturating_add(head)));
         mine.extend(h.conts.iter().map(|&(a, l)| (a, a.saturating_add(l))));
-        if let Some(e) = overlap(&mut mine, &self.loaded_headers) {
+        if let Some(e) = overlap(&mut mine, &self.loaded_headers)
+            .or_else(|| overlap(&mut mine, &self.raw_claims))
+        {
             return Err(Error::format(
                 format!("object header: its bytes overlap other structures ({e}); not changed"),
                 h.addr,
@@ -199,7 +240,10 @@ impl State {
                 .iter()
                 .map(|&(a, l)| (a, a.saturating_add(l)))
                 .collect();
-            if overlap(&mut spans, &self.loaded_headers).is_some() {
+            if overlap(&mut spans, &self.loaded_headers)
+                .or_else(|| overlap(&mut spans, &self.raw_claims))
+                .is_some()
+            {
                 list.clear();
             } else {
                 self.loaded_headers.extend(spans);

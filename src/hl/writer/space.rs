@@ -140,6 +140,11 @@ impl Space {
         }
     }
 
+    /// Addresses below this (the superblock) are never freed.
+    pub(crate) fn floor(&self) -> u64 {
+        self.floor
+    }
+
     /// Whether `addr` is the start of an allocation of this session.
     pub(crate) fn allocated_here(&self, addr: u64) -> bool {
         self.session.contains_key(&addr)
