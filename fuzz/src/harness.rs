@@ -773,17 +773,18 @@ fn write_slice(
 
 /// (e) Opens the bytes as a file for writing and changes it: an attribute
 /// and a group added at the root, an attribute on each of the first few
-/// objects, the first element of the first number dataset rewritten, a
+/// objects, the first element of the first number dataset set to 3, a
 /// chunked dataset grown, an object deleted. Errors are fine; a file that
-/// closes without error must reopen, and the root attribute added must
-/// read back.
+/// closes without error must reopen, the root attribute added must read
+/// back, and so must the element written (as it read right after the
+/// write: the dataset's type may not hold 3 exactly).
 pub fn modify(data: &[u8]) {
     let path = scratch_path("modify");
     if std::fs::write(&path, data).is_err() {
         return;
     }
     let closed = modify_file(&path);
-    if closed.is_ok() {
+    if let Ok(written) = closed {
         let file = File::open_with_limits(&path, limits())
             .unwrap_or_else(|e| panic!("a file h5rs closed does not reopen: {e}"));
         let a = file
@@ -791,12 +792,28 @@ pub fn modify(data: &[u8]) {
             .and_then(|a| a.read_scalar::<i32>())
             .unwrap_or_else(|e| panic!("the attribute h5rs added does not read back: {e}"));
         assert_eq!(a, 7, "the attribute h5rs added reads back wrong");
+        // the dataset may be gone (deleted, or in a group deleted after)
+        if let Some((p, want)) = written
+            && let Ok(d) = file.dataset(&p)
+        {
+            let got = d
+                .read_slice_dyn::<f64, _>(ndarray::s![0..1])
+                .unwrap_or_else(|e| panic!("the element h5rs wrote in {p} does not read: {e}"));
+            let got = got.iter().next().map(|v| v.to_bits());
+            assert_eq!(
+                got,
+                Some(want.to_bits()),
+                "the element written in {p} reads back wrong"
+            );
+        }
         let _ = walk(&file);
     }
     let _ = std::fs::remove_file(&path);
 }
 
-fn modify_file(path: &std::path::Path) -> h5rs::Result<()> {
+/// Changes the file (see [`modify`]); the dataset whose first element was
+/// set, with the value it then read.
+fn modify_file(path: &std::path::Path) -> h5rs::Result<Option<(String, f64)>> {
     let file = File::open_rw_with_limits(path, limits())?;
     let _ = file.create_group("fuzz_group");
     let mut objects = Vec::new();
@@ -806,19 +823,25 @@ fn modify_file(path: &std::path::Path) -> h5rs::Result<()> {
             (objects.len() >= 8).then_some(())
         });
     }
-    let mut wrote = false;
+    let mut tried = false;
+    let mut written = None;
     for (i, (p, o)) in objects.iter().enumerate() {
         match o {
             Object::Dataset(d) => {
                 let _ = d.write_attr("fuzz_attr", &(i as i64));
-                if !wrote
+                if !tried
                     && d.size() > 0
                     && d.size() <= 1 << 16
                     && d.ndim() == 1
-                    && let Ok(v) = d.read_slice_dyn::<f64, _>(ndarray::s![0..1])
+                    && d.read_slice_dyn::<f64, _>(ndarray::s![0..1]).is_ok()
                 {
-                    let _ = d.write_slice(&v, ndarray::s![0..1]);
-                    wrote = true;
+                    tried = true;
+                    if d.write_slice(&[3.0f64], ndarray::s![0..1]).is_ok()
+                        && let Ok(v) = d.read_slice_dyn::<f64, _>(ndarray::s![0..1])
+                        && let Some(&v) = v.iter().next()
+                    {
+                        written = Some((format!("/{p}"), v));
+                    }
                 }
                 if d.chunks().is_some() && d.ndim() == 1 {
                     let n = d.shape()[0];
@@ -835,5 +858,6 @@ fn modify_file(path: &std::path::Path) -> h5rs::Result<()> {
         }
     }
     file.write_attr("fuzz_added", &7i32)?;
-    file.close()
+    file.close()?;
+    Ok(written)
 }
