@@ -130,3 +130,43 @@ fn raw_data_over_an_object_header_is_not_written_in_place() {
     assert_eq!(v, [5, 6, 7, 8]);
     assert_eq!(f.member_names().unwrap().len(), 2);
 }
+
+/// A damaged file in which two groups share one local heap: adding a link
+/// to the second would rewrite the heap's header for it, and the first
+/// group's names would then be read from the second's. The second group's
+/// change is refused; the first keeps what was added to it.
+#[test]
+fn a_local_heap_two_groups_claim_is_rewritten_for_one_only() {
+    let dir = common::scratch("hostile-shared-heap");
+    let p = dir.join("a.h5");
+    {
+        let f = File::create(&p).unwrap();
+        f.create_group("g1").unwrap();
+        f.create_group("g2").unwrap();
+        f.close().unwrap();
+    }
+    let mut bytes = std::fs::read(&p).unwrap();
+    // the groups' heaps: the "HEAP"s whose address appears once (the
+    // root's also sits in the superblock's cache; a heap freed is not
+    // pointed at)
+    let count = |b: &[u8], a: u64| b.windows(8).filter(|w| *w == a.to_le_bytes()).count();
+    let heaps: Vec<u64> = bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"HEAP")
+        .map(|(i, _)| i as u64)
+        .filter(|&h| count(&bytes, h) == 1)
+        .collect();
+    assert_eq!(heaps.len(), 2);
+    let ptr = only(&bytes, &heaps[1].to_le_bytes());
+    bytes[ptr..ptr + 8].copy_from_slice(&heaps[0].to_le_bytes());
+    std::fs::write(&p, &bytes).unwrap();
+
+    let f = File::open_rw(&p).unwrap();
+    f.create_group("g1/x").unwrap();
+    let e = f.create_group("g2/y").unwrap_err();
+    assert!(matches!(&e, Error::Format { .. }), "{e}");
+    f.close().unwrap();
+    let f = File::open(&p).unwrap();
+    assert_eq!(f.group("g1").unwrap().member_names().unwrap(), ["x"]);
+}

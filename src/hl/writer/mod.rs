@@ -606,9 +606,9 @@ impl State {
         let mut extents = vec![(o.header.addr, head as u64)];
         extents.extend(o.header.conts.iter().copied());
         extents.extend(o.attr_space.iter().copied());
-        // raw data and the local heap's header were not checked against
-        // the headers loaded (as the structures above were): in a damaged
-        // file they may lie over one, whose space must stay allocated
+        // raw data was not checked against the headers loaded (as the
+        // structures above were): in a damaged file it may lie over one,
+        // whose space must stay allocated
         let mut unchecked = Vec::new();
         match &o.kind {
             Kind::Group(g) => {
@@ -616,7 +616,7 @@ impl State {
                 extents.extend(g.dense_space.iter().copied());
                 if let Some(h) = g.heap_header {
                     let len = crate::format::heap::local::LocalHeapHeader::size(self.opts.sizes());
-                    unchecked.push((h, len as u64));
+                    extents.push((h, len as u64));
                 }
             }
             Kind::Dataset(d) => match &d.layout {

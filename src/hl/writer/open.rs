@@ -213,6 +213,15 @@ impl State {
         let mut mine: Vec<(u64, u64)> = Vec::with_capacity(1 + h.conts.len());
         mine.push((h.addr, h.addr.saturating_add(head)));
         mine.extend(h.conts.iter().map(|&(a, l)| (a, a.saturating_add(l))));
+        // a symbol-table group's local heap header is rewritten in place
+        if let Kind::Group(GroupM {
+            heap_header: Some(a),
+            ..
+        }) = &obj.kind
+        {
+            let len = crate::format::heap::local::LocalHeapHeader::size(self.opts.sizes()) as u64;
+            mine.push((*a, a.saturating_add(len)));
+        }
         if let Some(e) = overlap(&mut mine, &self.loaded_headers)
             .or_else(|| overlap(&mut mine, &self.raw_claims))
         {
