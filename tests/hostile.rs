@@ -170,3 +170,47 @@ fn a_local_heap_two_groups_claim_is_rewritten_for_one_only() {
     let f = File::open(&p).unwrap();
     assert_eq!(f.group("g1").unwrap().member_names().unwrap(), ["x"]);
 }
+
+/// Two datasets of a damaged file sharing one contiguous block: the first
+/// written keeps it, a write to the second is refused.
+#[test]
+fn contiguous_storage_two_datasets_claim_is_written_for_one_only() {
+    let dir = common::scratch("hostile-shared-storage");
+    let p = dir.join("a.h5");
+    {
+        let f = File::create(&p).unwrap();
+        f.write_dataset("a", &[0x1111_1111_1111_1111u64; 4][..])
+            .unwrap();
+        f.write_dataset("b", &[0x2222_2222_2222_2222u64; 4][..])
+            .unwrap();
+        f.close().unwrap();
+    }
+    let mut bytes = std::fs::read(&p).unwrap();
+    let a_at = only(&bytes, &[0x11; 32]) as u64;
+    let b_at = only(&bytes, &[0x22; 32]) as u64;
+    let ptr = only(&bytes, &b_at.to_le_bytes());
+    bytes[ptr..ptr + 8].copy_from_slice(&a_at.to_le_bytes());
+    std::fs::write(&p, &bytes).unwrap();
+
+    let f = File::open_rw(&p).unwrap();
+    f.dataset("a").unwrap().write(&[1u64, 2, 3, 4][..]).unwrap();
+    // again, after the header moved (attributes added)
+    for i in 0..20 {
+        f.dataset("a")
+            .unwrap()
+            .write_attr(&format!("attr{i}"), &[i as f64; 16][..])
+            .unwrap();
+    }
+    f.dataset("a").unwrap().write(&[1u64, 2, 3, 5][..]).unwrap();
+    let e = f
+        .dataset("b")
+        .unwrap()
+        .write(&[5u64, 6, 7, 8][..])
+        .unwrap_err();
+    assert!(matches!(&e, Error::Format { .. }), "{e}");
+    f.close().unwrap();
+    let f = File::open(&p).unwrap();
+    let a: Vec<u64> = f.dataset("a").unwrap().read_raw_vec().unwrap();
+    assert_eq!(a, [1, 2, 3, 5]);
+    assert_eq!(f.dataset("a").unwrap().attr_names().unwrap().len(), 20);
+}

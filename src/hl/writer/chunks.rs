@@ -167,14 +167,16 @@ impl State {
             .objects
             .remove(&addr)
             .ok_or_else(|| Error::usage("dataset vanished"))?;
-        let r = self.write_into(&mut obj, sel, bytes, &shape);
+        let r = self.write_into(addr, &mut obj, sel, bytes, &shape);
         obj.dirty = true;
         self.objects.insert(addr, obj);
         r
     }
 
+    /// Writes `sel` of the dataset `obj`, whose address is `owner`.
     fn write_into(
         &mut self,
+        owner: u64,
         obj: &mut super::model::Obj,
         sel: &Selection,
         bytes: &[u8],
@@ -204,7 +206,7 @@ impl State {
                 let len = (total * es) as u64;
                 let base = match *addr {
                     Some(a) => {
-                        if !self.raw_in_place(a, len) {
+                        if !self.raw_in_place(owner, a, len) {
                             return Err(Error::format(
                                 format!(
                                     "dataset storage: {len} bytes at {a:#x} reach into the \
@@ -241,6 +243,7 @@ impl State {
             }
             LayoutM::Chunked(c) => write_chunks(
                 self,
+                owner,
                 d_parts(&d.filters, &d.dtype),
                 c,
                 sel,
@@ -261,13 +264,14 @@ impl State {
             .objects
             .remove(&addr)
             .ok_or_else(|| Error::usage("no such dataset"))?;
-        let r = self.resize_obj(&mut obj, dims);
+        let r = self.resize_obj(addr, &mut obj, dims);
         obj.dirty = true;
         self.objects.insert(addr, obj);
         r
     }
 
-    fn resize_obj(&mut self, obj: &mut super::model::Obj, dims: &[u64]) -> Result<()> {
+    /// Resizes the dataset `obj`, whose address is `owner`.
+    fn resize_obj(&mut self, owner: u64, obj: &mut super::model::Obj, dims: &[u64]) -> Result<()> {
         let Kind::Dataset(d) = &mut obj.kind else {
             return Err(Error::usage("not a dataset"));
         };
@@ -311,7 +315,7 @@ impl State {
             .collect();
         for k in outside {
             if let Some(l) = c.chunks.remove(&k) {
-                self.free_raw(l.addr, l.size);
+                self.free_raw(owner, l.addr, l.size);
             }
         }
         // edge chunks cut by a shrink keep only what is inside
@@ -354,7 +358,7 @@ impl State {
                     scatter(&sel, &f, &vec![0; dims.len()], &c.dims, &mut data, es);
                 }
                 let enc = encode_chunk(&d.filters, &data, es, &d.dtype)?;
-                self.free_raw(l.addr, l.size);
+                self.free_raw(owner, l.addr, l.size);
                 let a = self.space.allocate(enc.len() as u64);
                 self.space.write(a, &enc)?;
                 c.chunks.insert(
@@ -435,6 +439,7 @@ fn write_runs(
 #[allow(clippy::too_many_arguments)]
 fn write_chunks(
     st: &mut State,
+    owner: u64,
     p: Parts<'_>,
     c: &mut ChunkedM,
     sel: &Selection,
@@ -502,9 +507,9 @@ fn write_chunks(
             let size = bytes.len() as u64;
             let addr = match c.chunks.get(&coords).map(|l| (l.addr, l.size)) {
                 // rewritten in place when it fits and may be overwritten
-                Some((a, s)) if s == size && st.raw_in_place(a, s) => a,
+                Some((a, s)) if s == size && st.raw_in_place(owner, a, s) => a,
                 Some((a, s)) => {
-                    st.free_raw(a, s);
+                    st.free_raw(owner, a, s);
                     st.space.allocate(size)
                 }
                 None => st.space.allocate(size),

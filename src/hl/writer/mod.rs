@@ -110,6 +110,8 @@ pub(crate) struct State {
     /// Raw data read from the file (start → end) that was written in place
     /// or freed: see [`State::raw_in_place`].
     pub(crate) raw_claims: BTreeMap<u64, u64>,
+    /// The dataset (its address) each range of `raw_claims` belongs to.
+    pub(crate) raw_owners: std::collections::HashMap<u64, u64>,
     /// The last read view and the generation it shows.
     pub(crate) view: Option<(u64, std::sync::Arc<super::file::FileInner>)>,
     /// For a file opened for writing: a view of it as it was opened, from
@@ -178,6 +180,7 @@ impl Writer {
             closed: false,
             loaded_headers: BTreeMap::new(),
             raw_claims: BTreeMap::new(),
+            raw_owners: Default::default(),
             view: None,
             base: None,
             superblock: None,
@@ -591,14 +594,14 @@ impl State {
             return Ok(());
         };
         self.deleted.insert(addr);
-        self.free_object(o);
+        self.free_object(addr, o);
         Ok(())
     }
 
     /// Gives back the space of a deleted object: its header chunks, raw
     /// data and its structures (for a loaded object, those read at load:
     /// symbol table, dense links and attributes, chunk index).
-    fn free_object(&mut self, o: Obj) {
+    fn free_object(&mut self, addr: u64, o: Obj) {
         let prefix = o
             .prefix
             .unwrap_or_else(|| self.opts.prefix(o.track_attr_order));
@@ -638,18 +641,20 @@ impl State {
             self.space.free(a, l);
         }
         for (a, l) in unchecked {
-            self.free_raw(a, l);
+            self.free_raw(addr, a, l);
         }
     }
 
-    /// Whether raw data at `addr` (`len` bytes), a location read from the
-    /// file, may be overwritten or freed: it lies past the superblock and
-    /// inside the file, over no loaded object header or structure, and over
-    /// no other raw data claimed before. In a damaged file a dataset's
-    /// storage may point at metadata, which writing there would destroy.
-    /// The range is then claimed: a header loaded later over it is refused.
-    /// Space allocated in this session always may.
-    pub(crate) fn raw_in_place(&mut self, addr: u64, len: u64) -> bool {
+    /// Whether raw data of the dataset at address `owner`, at
+    /// `addr` (`len` bytes), a location read from the file, may be
+    /// overwritten or freed: it lies past the superblock and inside the
+    /// file, over no loaded object header or structure, and over no raw
+    /// data claimed before (but its own, at the same place). In a damaged
+    /// file a dataset's storage may point at metadata or another dataset's
+    /// data, which writing there would destroy. The range is then claimed:
+    /// a header loaded later over it is refused. Space allocated in this
+    /// session always may.
+    pub(crate) fn raw_in_place(&mut self, owner: u64, addr: u64, len: u64) -> bool {
         if self.space.allocated_here(addr) {
             return true;
         }
@@ -660,7 +665,7 @@ impl State {
             return false;
         }
         if self.raw_claims.get(&addr) == Some(&end) {
-            return true;
+            return self.raw_owners.get(&addr) == Some(&owner);
         }
         let hit =
             |m: &BTreeMap<u64, u64>| m.range(..end).next_back().is_some_and(|(_, &e)| e > addr);
@@ -668,13 +673,14 @@ impl State {
             return false;
         }
         self.raw_claims.insert(addr, end);
+        self.raw_owners.insert(addr, owner);
         true
     }
 
-    /// Frees raw data read from the file, unless [`State::raw_in_place`]
-    /// refuses it (then its space stays allocated).
-    pub(crate) fn free_raw(&mut self, addr: u64, len: u64) {
-        if self.raw_in_place(addr, len) {
+    /// Frees raw data of `owner` read from the file, unless
+    /// [`State::raw_in_place`] refuses it (then its space stays allocated).
+    pub(crate) fn free_raw(&mut self, owner: u64, addr: u64, len: u64) {
+        if self.raw_in_place(owner, addr, len) {
             self.space.free(addr, len);
         }
     }

@@ -108,6 +108,7 @@ impl Writer {
             closed: false,
             loaded_headers: BTreeMap::new(),
             raw_claims: BTreeMap::new(),
+            raw_owners: Default::default(),
             view: None,
             base: Some(base_view),
             superblock: Some(sb.clone()),
