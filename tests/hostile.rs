@@ -78,9 +78,9 @@ fn only(bytes: &[u8], pat: &[u8]) -> usize {
 
 /// A damaged file whose raw data (contiguous storage, a chunk) points at
 /// the root group's object header: writing the data in place would
-/// destroy the header. The contiguous write is refused with a format
-/// error; the chunk goes to new space. Either way the file keeps its
-/// root group and reads back what was written.
+/// destroy the header. Changes to either dataset are refused with a
+/// format error; the rest of the file still takes changes, and keeps its
+/// root group.
 #[test]
 fn raw_data_over_an_object_header_is_not_written_in_place() {
     let dir = common::scratch("hostile-raw-over-header");
@@ -96,6 +96,7 @@ fn raw_data_over_an_object_header_is_not_written_in_place() {
             .with_data(&[0xa5a5_a5a5_a5a5_a5a5u64; 4][..])
             .create("chunked")
             .unwrap();
+        f.write_dataset("fine", &[0u64; 4][..]).unwrap();
         f.close().unwrap();
     }
     let root = File::open(&p).unwrap().root().unwrap().addr();
@@ -108,16 +109,18 @@ fn raw_data_over_an_object_header_is_not_written_in_place() {
     std::fs::write(&p, &bytes).unwrap();
 
     let f = File::open_rw(&p).unwrap();
-    let e = f
-        .dataset("contig")
-        .unwrap()
-        .write(&[1u64, 2, 3, 4][..])
-        .unwrap_err();
-    assert!(
-        matches!(&e, Error::Format { what, .. } if what.contains("not written")),
-        "{e}"
-    );
-    f.dataset("chunked")
+    for name in ["contig", "chunked"] {
+        let e = f
+            .dataset(name)
+            .unwrap()
+            .write(&[1u64, 2, 3, 4][..])
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Format { what, .. } if what.contains("dataset storage")),
+            "{name}: {e}"
+        );
+    }
+    f.dataset("fine")
         .unwrap()
         .write(&[5u64, 6, 7, 8][..])
         .unwrap();
@@ -126,9 +129,9 @@ fn raw_data_over_an_object_header_is_not_written_in_place() {
 
     let f = File::open(&p).unwrap();
     assert_eq!(f.attr("after").unwrap().read_scalar::<i32>().unwrap(), 1);
-    let v: Vec<u64> = f.dataset("chunked").unwrap().read_raw_vec().unwrap();
+    let v: Vec<u64> = f.dataset("fine").unwrap().read_raw_vec().unwrap();
     assert_eq!(v, [5, 6, 7, 8]);
-    assert_eq!(f.member_names().unwrap().len(), 2);
+    assert_eq!(f.member_names().unwrap().len(), 3);
 }
 
 /// A damaged file in which two groups share one local heap: adding a link

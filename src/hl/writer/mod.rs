@@ -107,8 +107,8 @@ pub(crate) struct State {
     /// file's structures may overlap; rewriting or freeing one would then
     /// corrupt another.
     pub(crate) loaded_headers: BTreeMap<u64, u64>,
-    /// Raw data read from the file (start → end) that was written in place
-    /// or freed: see [`State::raw_in_place`].
+    /// The raw data of the datasets loaded from the file (start → end),
+    /// until freed: see [`State::raw_in_place`].
     pub(crate) raw_claims: BTreeMap<u64, u64>,
     /// The dataset (its address) each range of `raw_claims` belongs to.
     pub(crate) raw_owners: std::collections::HashMap<u64, u64>,
@@ -645,42 +645,29 @@ impl State {
         }
     }
 
-    /// Whether raw data of the dataset at address `owner`, at
-    /// `addr` (`len` bytes), a location read from the file, may be
-    /// overwritten or freed: it lies past the superblock and inside the
-    /// file, over no loaded object header or structure, and over no raw
-    /// data claimed before (but its own, at the same place). In a damaged
-    /// file a dataset's storage may point at metadata or another dataset's
-    /// data, which writing there would destroy. The range is then claimed:
-    /// a header loaded later over it is refused. Space allocated in this
-    /// session always may.
+    /// Whether raw data of the dataset at address `owner`, at `addr`
+    /// (`len` bytes), may be overwritten or freed: space allocated in this
+    /// session, or the dataset's own storage as loaded from the file (the
+    /// storage of every dataset loaded was checked then to lie over no
+    /// header, structure or other data, nor in the superblock or past the
+    /// end: in a damaged file it may, and writing there would destroy
+    /// what is there).
     pub(crate) fn raw_in_place(&mut self, owner: u64, addr: u64, len: u64) -> bool {
-        if self.space.allocated_here(addr) {
-            return true;
+        match self.raw_claims.get(&addr) {
+            Some(&end) => {
+                Some(end) == addr.checked_add(len) && self.raw_owners.get(&addr) == Some(&owner)
+            }
+            None => self.space.allocated_here(addr),
         }
-        let Some(end) = addr.checked_add(len) else {
-            return false;
-        };
-        if addr < self.space.floor() || end > self.space.eof {
-            return false;
-        }
-        if self.raw_claims.get(&addr) == Some(&end) {
-            return self.raw_owners.get(&addr) == Some(&owner);
-        }
-        let hit =
-            |m: &BTreeMap<u64, u64>| m.range(..end).next_back().is_some_and(|(_, &e)| e > addr);
-        if hit(&self.loaded_headers) || hit(&self.raw_claims) {
-            return false;
-        }
-        self.raw_claims.insert(addr, end);
-        self.raw_owners.insert(addr, owner);
-        true
     }
 
     /// Frees raw data of `owner` read from the file, unless
     /// [`State::raw_in_place`] refuses it (then its space stays allocated).
     pub(crate) fn free_raw(&mut self, owner: u64, addr: u64, len: u64) {
         if self.raw_in_place(owner, addr, len) {
+            // free space now: whatever is allocated there next is new
+            self.raw_claims.remove(&addr);
+            self.raw_owners.remove(&addr);
             self.space.free(addr, len);
         }
     }

@@ -225,13 +225,42 @@ impl State {
         }
         if let Some(e) = overlap(&mut mine, &self.loaded_headers)
             .or_else(|| overlap(&mut mine, &self.raw_claims))
+            .or_else(|| self.space.in_use(&mine))
         {
             return Err(Error::format(
                 format!("object header: its bytes overlap other structures ({e}); not changed"),
                 h.addr,
             ));
         }
+        // a dataset's raw data, written in place and freed by it alone
+        let mut raw = raw_spans(obj)?;
+        let floor = self.space.floor();
+        if let Some(&(a, e)) = raw.iter().find(|&&(a, e)| a < floor || e > self.space.eof) {
+            return Err(Error::format(
+                format!(
+                    "dataset storage: {a:#x}..{e:#x} lies in the superblock or past the end \
+                     of the file; not changed"
+                ),
+                obj.header.addr,
+            ));
+        }
+        let mut all = mine.clone();
+        all.extend(raw.iter().copied());
+        if let Some(e) = overlap(&mut all, &BTreeMap::new())
+            .or_else(|| overlap(&mut raw, &self.loaded_headers))
+            .or_else(|| overlap(&mut raw, &self.raw_claims))
+            .or_else(|| self.space.in_use(&raw))
+        {
+            return Err(Error::format(
+                format!("dataset storage: overlaps other structures or data ({e}); not changed"),
+                obj.header.addr,
+            ));
+        }
         self.loaded_headers.extend(mine);
+        for (a, e) in raw {
+            self.raw_claims.insert(a, e);
+            self.raw_owners.insert(a, obj.header.addr);
+        }
         let mut lists: Vec<&mut Vec<Extent>> = vec![&mut obj.attr_space];
         match &mut obj.kind {
             Kind::Group(g) => {
@@ -252,6 +281,7 @@ impl State {
                 .collect();
             if overlap(&mut spans, &self.loaded_headers)
                 .or_else(|| overlap(&mut spans, &self.raw_claims))
+                .or_else(|| self.space.in_use(&spans))
                 .is_some()
             {
                 list.clear();
@@ -661,6 +691,32 @@ impl File {
 
 /// Sorts `spans` (start, end) and tells where two of them overlap, or one
 /// overlaps a span of `claimed` (disjoint, start → end).
+/// The raw data of a loaded dataset (start, end), each stored chunk or
+/// the contiguous block; empty chunks left out.
+fn raw_spans(obj: &Obj) -> Result<Vec<(u64, u64)>> {
+    let Kind::Dataset(d) = &obj.kind else {
+        return Ok(Vec::new());
+    };
+    let span = |a: u64, l: u64| {
+        a.checked_add(l).map(|e| (a, e)).ok_or_else(|| {
+            Error::format("dataset storage: address + size overflows", obj.header.addr)
+        })
+    };
+    match &d.layout {
+        LayoutM::Contiguous { addr: Some(a) } => match d.data_bytes()? {
+            0 => Ok(Vec::new()),
+            n => Ok(vec![span(*a, n)?]),
+        },
+        LayoutM::Chunked(c) => c
+            .chunks
+            .values()
+            .filter(|l| l.size > 0)
+            .map(|l| span(l.addr, l.size))
+            .collect(),
+        _ => Ok(Vec::new()),
+    }
+}
+
 fn overlap(spans: &mut [(u64, u64)], claimed: &BTreeMap<u64, u64>) -> Option<String> {
     spans.sort_unstable();
     for w in spans.windows(2) {

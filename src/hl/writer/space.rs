@@ -140,6 +140,29 @@ impl Space {
         }
     }
 
+    /// The first of `spans` (start, end) that overlaps space allocated or
+    /// freed in this session, or reaches past the end, described; `None`
+    /// when none does. Structures read from the file must not.
+    pub(crate) fn in_use(&self, spans: &[(u64, u64)]) -> Option<String> {
+        let in_free = |s: u64, e: u64| {
+            let i = self.free.partition_point(|&(a, _)| a < e);
+            i > 0 && self.free[i - 1].0 + self.free[i - 1].1 > s
+        };
+        let in_pending = |s: u64, e: u64| {
+            self.pending
+                .iter()
+                .any(|&(a, l)| a < e && a.saturating_add(l) > s)
+        };
+        spans.iter().find_map(|&(s, e)| {
+            (e > self.eof
+                || overlaps(&self.session, s, e)
+                || overlaps(&self.file_freed, s, e)
+                || in_free(s, e)
+                || in_pending(s, e))
+            .then(|| format!("{s:#x}..{e:#x} and space used in this session"))
+        })
+    }
+
     /// Addresses below this (the superblock) are never freed.
     pub(crate) fn floor(&self) -> u64 {
         self.floor
