@@ -829,10 +829,15 @@ fn modify_file(path: &std::path::Path) -> h5rs::Result<Option<(String, f64)>> {
         match o {
             Object::Dataset(d) => {
                 let _ = d.write_attr("fuzz_attr", &(i as i64));
+                // (a damaged group may hold a name twice: the path must
+                // lead to this dataset, as it will after reopening)
                 if !tried
                     && d.size() > 0
                     && d.size() <= 1 << 16
                     && d.ndim() == 1
+                    && file
+                        .dataset(&format!("/{p}"))
+                        .is_ok_and(|r| r.addr() == d.addr())
                     && d.read_slice_dyn::<f64, _>(ndarray::s![0..1]).is_ok()
                 {
                     tried = true;
