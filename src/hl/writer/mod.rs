@@ -609,10 +609,9 @@ impl State {
         let mut extents = vec![(o.header.addr, head as u64)];
         extents.extend(o.header.conts.iter().copied());
         extents.extend(o.attr_space.iter().copied());
-        // raw data was not checked against the headers loaded (as the
-        // structures above were): in a damaged file it may lie over one,
-        // whose space must stay allocated
-        let mut unchecked = Vec::new();
+        // raw data goes back only where it is the dataset's own (see
+        // `raw_in_place`): in a damaged file it may lie elsewhere
+        let mut raw = Vec::new();
         match &o.kind {
             Kind::Group(g) => {
                 extents.extend(g.stab_space.iter().copied());
@@ -625,10 +624,10 @@ impl State {
             Kind::Dataset(d) => match &d.layout {
                 // a size that overflows (a hostile file) is left allocated
                 model::LayoutM::Contiguous { addr: Some(a) } => {
-                    unchecked.extend(d.data_bytes().ok().map(|n| (*a, n)))
+                    raw.extend(d.data_bytes().ok().map(|n| (*a, n)))
                 }
                 model::LayoutM::Chunked(c) => {
-                    unchecked.extend(c.chunks.values().map(|l| (l.addr, l.size)));
+                    raw.extend(c.chunks.values().map(|l| (l.addr, l.size)));
                     if c.index != model::IndexChoice::Single {
                         extents.extend(c.index_space.iter().copied());
                     }
@@ -640,7 +639,7 @@ impl State {
         for (a, l) in extents {
             self.space.free(a, l);
         }
-        for (a, l) in unchecked {
+        for (a, l) in raw {
             self.free_raw(addr, a, l);
         }
     }
@@ -653,12 +652,9 @@ impl State {
     /// end: in a damaged file it may, and writing there would destroy
     /// what is there).
     pub(crate) fn raw_in_place(&mut self, owner: u64, addr: u64, len: u64) -> bool {
-        match self.raw_claims.get(&addr) {
-            Some(&end) => {
-                Some(end) == addr.checked_add(len) && self.raw_owners.get(&addr) == Some(&owner)
-            }
-            None => self.space.allocated_here(addr),
-        }
+        self.space.allocated_here(addr)
+            || (self.raw_claims.get(&addr).copied() == addr.checked_add(len)
+                && self.raw_owners.get(&addr) == Some(&owner))
     }
 
     /// Frees raw data of `owner` read from the file, unless

@@ -689,8 +689,6 @@ impl File {
     }
 }
 
-/// Sorts `spans` (start, end) and tells where two of them overlap, or one
-/// overlaps a span of `claimed` (disjoint, start → end).
 /// The raw data of a loaded dataset (start, end), each stored chunk or
 /// the contiguous block; empty chunks left out.
 fn raw_spans(obj: &Obj) -> Result<Vec<(u64, u64)>> {
@@ -717,6 +715,8 @@ fn raw_spans(obj: &Obj) -> Result<Vec<(u64, u64)>> {
     }
 }
 
+/// Sorts `spans` (start, end) and tells where two of them overlap, or one
+/// overlaps a span of `claimed` (disjoint, start → end).
 fn overlap(spans: &mut [(u64, u64)], claimed: &BTreeMap<u64, u64>) -> Option<String> {
     spans.sort_unstable();
     for w in spans.windows(2) {
