@@ -873,6 +873,9 @@ fn write_btree(
     sizes: Sizes,
 ) -> Result<u64> {
     let cap = 2 * k as usize;
+    if cap == 0 {
+        return Err(Error::usage("internal: a v1 B-tree of K 0"));
+    }
     let node_len = NodeImage {
         level: 0,
         keys: vec![empty_key.clone()],

@@ -52,6 +52,18 @@ impl Writer {
                 path.display()
             )));
         }
+        // B-tree nodes of no entries cannot be written (libhdf5 refuses a
+        // K of 0 too)
+        if sb.group_leaf_k == 0 || sb.group_internal_k == 0 || sb.indexed_storage_k == 0 {
+            return Err(Error::format(
+                format!(
+                    "superblock: B-tree K of 0 (group leaf {}, group internal {}, chunk {}): \
+                     damaged, not opened for writing",
+                    sb.group_leaf_k, sb.group_internal_k, sb.indexed_storage_k
+                ),
+                0,
+            ));
+        }
         let opts = Options {
             format: if sb.version >= 2 {
                 Format::Latest
