@@ -393,6 +393,14 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
     let kind = match &object {
         Object::Group(g) => Kind::Group(load_group(g, opts)?),
         Object::Dataset(d) => {
+            // the writer handles whole elements (a fill value, a converted
+            // one): no larger than a chunk may be
+            if d.dtype().size() as u64 > ctx.limits.max_chunk_bytes {
+                return Err(Error::limit(format!(
+                    "dataset at {addr:#x}: elements of {} bytes are over the chunk limit",
+                    d.dtype().size()
+                )));
+            }
             let layout = match d.layout_message() {
                 Layout::Compact { data } => LayoutM::Compact(data.clone()),
                 Layout::Contiguous { address, .. } if !d.is_external() => {
