@@ -188,23 +188,16 @@ impl State {
         let Ok(raw) = RawHeader::read(&view.inner.ctx(), addr) else {
             return;
         };
-        let (before, overhead) = match raw.prefix {
-            HeaderPrefix::V1 { .. } => (0u64, 0u64),
-            HeaderPrefix::V2(_) => (4, 8),
+        let Some(chunk0) = raw.chunks.first().map(|c| c.len) else {
+            return;
         };
-        let mut spans = Vec::with_capacity(raw.chunks.len());
-        for (i, c) in raw.chunks.iter().enumerate() {
-            let (start, len) = if i == 0 {
-                let head = super::flush::prefix_len(&raw.prefix, c.len as usize) as u64;
-                (addr, head.saturating_add(c.len))
-            } else {
-                (
-                    c.addr.saturating_sub(before),
-                    c.len.saturating_add(overhead),
-                )
-            };
-            spans.push((start, start.saturating_add(len)));
-        }
+        let head = super::flush::prefix_len(&raw.prefix, chunk0 as usize) as u64;
+        let mut spans = vec![(addr, addr.saturating_add(head.saturating_add(chunk0)))];
+        spans.extend(
+            continuation_extents(&raw)
+                .into_iter()
+                .map(|(a, l)| (a, a.saturating_add(l))),
+        );
         if overlap(&mut spans, &self.loaded_headers).is_none() {
             self.loaded_headers.extend(spans);
         }
@@ -363,21 +356,12 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
     let prefix = raw.prefix;
     // a v2 continuation chunk starts with "OCHK" and ends with a checksum,
     // which the chunk's recorded start and length leave out
-    let (before, overhead) = match raw.prefix {
-        HeaderPrefix::V1 { .. } => (0u64, 0u64),
-        HeaderPrefix::V2(_) => (4, 8),
-    };
     let chunk0 = raw
         .chunks
         .first()
         .map(|c| c.len as usize)
         .ok_or_else(|| Error::format("object header without chunks", addr))?;
-    let conts: Vec<(u64, u64)> = raw
-        .chunks
-        .iter()
-        .skip(1)
-        .map(|c| (c.addr.saturating_sub(before), c.len + overhead))
-        .collect();
+    let conts = continuation_extents(&raw);
     let object = Object::from_data(ObjectData::load(view, addr, String::new())?)?;
     let header = &object.data().header;
     let mut refcount = match raw.prefix {
@@ -707,6 +691,26 @@ impl File {
             File::create(p)
         }
     }
+}
+
+/// The continuation chunks of a header as extents (start, length): a v2
+/// chunk starts with "OCHK" and ends with a checksum, which the chunk's
+/// recorded start and length leave out.
+fn continuation_extents(raw: &RawHeader) -> Vec<(u64, u64)> {
+    let (before, overhead) = match raw.prefix {
+        HeaderPrefix::V1 { .. } => (0u64, 0u64),
+        HeaderPrefix::V2(_) => (4, 8),
+    };
+    raw.chunks
+        .iter()
+        .skip(1)
+        .map(|c| {
+            (
+                c.addr.saturating_sub(before),
+                c.len.saturating_add(overhead),
+            )
+        })
+        .collect()
 }
 
 /// The raw data of a loaded dataset (start, end), each stored chunk or
