@@ -411,12 +411,21 @@ impl Dataset {
         }
     }
 
-    fn fill_bytes(&self) -> Vec<u8> {
+    /// One element of the fill value; a limit error when an element is
+    /// larger than the read limit (a damaged type may declare gigabytes).
+    pub(crate) fn fill_bytes(&self) -> Result<Vec<u8>> {
         let es = self.meta.dtype.size();
-        match &self.meta.fill.value {
+        let limit = self.data.file.inner.ctx().limits.max_read_bytes;
+        if es as u64 > limit {
+            return Err(Error::limit(format!(
+                "dataset {:?}: an element of {es} bytes is larger than the read limit ({limit} bytes)",
+                self.name()
+            )));
+        }
+        Ok(match &self.meta.fill.value {
             Some(v) if v.len() == es => v.clone(),
             _ => vec![0; es],
-        }
+        })
     }
 
     /// Reads the selected elements' stored bytes into `out`.
@@ -430,7 +439,7 @@ impl Dataset {
         self.data.file.inner.source().check_intact()?;
         let ctx = self.data.file.inner.ctx();
         let es = self.meta.dtype.size();
-        let fill = self.fill_bytes();
+        let fill = self.fill_bytes()?;
         let dims = &self.meta.space.dims;
         let external_bytes;
         let storage = match &self.meta.layout {

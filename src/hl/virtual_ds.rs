@@ -948,10 +948,7 @@ fn read_source(src: &Dataset, sel: &Selection, dest: &Dest) -> Result<Vec<u8>> {
                         dest.limit
                     ))
                 })?;
-            let fill = match &src.fill_value().value {
-                Some(v) if v.len() == es => v.clone(),
-                _ => vec![0; es],
-            };
+            let fill = src.fill_bytes()?;
             let mut buf = vec![0u8; n];
             v.read_in(dims, src.dtype(), &fill, sel, &mut buf, dest.chain)?;
             buf
