@@ -219,6 +219,18 @@ fn implicit_index_chunks_rewritten() {
             .map(|n| f.dataset(n).unwrap().read_raw().unwrap())
             .collect()
     };
+    let index_addr = |f: &File, n: &str| match f.dataset(n).unwrap().layout_message() {
+        h5rs::format::layout::Layout::Chunked(c) => c.address,
+        l => panic!("{n}: not chunked: {l:?}"),
+    };
+    let blocks: Vec<_> = {
+        let f = File::open(&p).unwrap();
+        ["implicit", "implicit_2d"]
+            .iter()
+            .map(|n| index_addr(&f, n))
+            .collect()
+    };
+    let len = std::fs::metadata(&p).unwrap().len();
     for round in 0..2u8 {
         let f = File::open_rw(&p).unwrap();
         let d = f.dataset("implicit").unwrap();
@@ -233,6 +245,11 @@ fn implicit_index_chunks_rewritten() {
         f.close().unwrap();
     }
     let f = File::open(&p).unwrap();
+    // the chunks were rewritten where they lie: same block, no growth
+    for (n, was) in ["implicit", "implicit_2d"].iter().zip(&blocks) {
+        assert_eq!(&index_addr(&f, n), was, "{n}: index block moved");
+    }
+    assert_eq!(std::fs::metadata(&p).unwrap().len(), len, "file grew");
     let v = f.dataset("implicit").unwrap().read_1d::<i32>().unwrap();
     let orig = File::open(&src)
         .unwrap()
@@ -255,4 +272,16 @@ fn implicit_index_chunks_rewritten() {
             assert_eq!(&f.dataset(n).unwrap().read_raw().unwrap(), was, "{n}");
         }
     }
+    // libhdf5 reads the same values from the block
+    common::run_python(
+        r#"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1] + "/a.h5", "r") as f:
+    v = f["implicit"][5:20]
+    assert (v == 101).all(), v
+    w = f["implicit_2d"][3:5, 2:5]
+    assert (w == 8).all(), w
+"#,
+        &dir,
+    );
 }

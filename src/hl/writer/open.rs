@@ -273,7 +273,11 @@ impl State {
                 lists.push(&mut g.dense_space);
             }
             Kind::Dataset(d) => {
-                if let LayoutM::Chunked(c) = &mut d.layout {
+                // an implicit block is the union of its chunks, claimed
+                // above as raw data
+                if let LayoutM::Chunked(c) = &mut d.layout
+                    && c.index != IndexChoice::Implicit
+                {
                     lists.push(&mut c.index_space);
                 }
             }
@@ -459,6 +463,12 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
                                 filtered: !d.filters().is_empty(),
                             };
                             reclaimable(chunk_index::index_extents(&ctx, &p))
+                        }
+                        // the implicit block, when its chunks (listed and
+                        // claimed one by one below) fill it: chunks are then
+                        // rewritten where they lie
+                        (ChunkIndexKind::Implicit, Some(base)) => {
+                            implicit_block(base, &cl.dims, &d.space().max_dims, &chunks)
                         }
                         _ => Vec::new(),
                     };
@@ -736,6 +746,33 @@ fn raw_spans(obj: &Obj) -> Result<Vec<(u64, u64)>> {
             .map(|l| span(l.addr, l.size))
             .collect(),
         _ => Ok(Vec::new()),
+    }
+}
+
+/// The block of a loaded implicit index, as one extent, when the chunks
+/// listed fill the grid over the maximum dimensions (each chunk is then
+/// claimed as the dataset's own, so the block is too); otherwise none, and
+/// the chunks move to a new block when the index is written.
+fn implicit_block(
+    base: u64,
+    chunk_dims: &[u64],
+    max_dims: &[Option<u64>],
+    chunks: &BTreeMap<Vec<u64>, ChunkLoc>,
+) -> Vec<(u64, u64)> {
+    let grid = max_dims
+        .iter()
+        .zip(chunk_dims)
+        .try_fold(1u64, |a, (m, &cd)| {
+            a.checked_mul(m.filter(|_| cd > 0)?.div_ceil(cd))
+        });
+    let size = chunks.values().next().map(|l| l.size);
+    let count = u64::try_from(chunks.len()).ok();
+    match (grid == count, size) {
+        (true, Some(s)) if chunks.values().all(|l| l.size == s) => count
+            .and_then(|n| n.checked_mul(s))
+            .map(|len| vec![(base, len)])
+            .unwrap_or_default(),
+        _ => Vec::new(),
     }
 }
 
