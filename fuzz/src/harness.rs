@@ -772,12 +772,15 @@ fn write_slice(
 }
 
 /// (e) Opens the bytes as a file for writing and changes it: an attribute
-/// and a group added at the root, an attribute on each of the first few
-/// objects, the first element of the first number dataset set to 3, a
-/// chunked dataset grown, an object deleted. Errors are fine; a file that
-/// closes without error must reopen, the root attribute added must read
-/// back, and so must the element written (as it read right after the
-/// write: the dataset's type may not hold 3 exactly).
+/// and a group added at the root; on each of the first few objects an
+/// attribute added, one deleted or renamed; in each group a small
+/// compressed dataset and a soft link added; the first element of the
+/// first 1-D number dataset set to 3; small datasets rewritten whole with
+/// the values they hold; a chunked dataset grown; an object moved and one
+/// deleted. Errors are fine; a file that closes without error must reopen,
+/// the root attribute added must read back, and so must every dataset
+/// written, as it read right after the write (its type may not hold the
+/// values exactly).
 pub fn modify(data: &[u8]) {
     let path = scratch_path("modify");
     if std::fs::write(&path, data).is_err() {
@@ -792,28 +795,59 @@ pub fn modify(data: &[u8]) {
             .and_then(|a| a.read_scalar::<i32>())
             .unwrap_or_else(|e| panic!("the attribute h5rs added does not read back: {e}"));
         assert_eq!(a, 7, "the attribute h5rs added reads back wrong");
-        // the dataset may be gone (deleted, or in a group deleted after)
-        if let Some((p, want)) = written
-            && let Ok(d) = file.dataset(&p)
-        {
-            let got = d
-                .read_slice_dyn::<f64, _>(ndarray::s![0..1])
-                .unwrap_or_else(|e| panic!("the element h5rs wrote in {p} does not read: {e}"));
-            let got = got.iter().next().map(|v| v.to_bits());
-            assert_eq!(
-                got,
-                Some(want.to_bits()),
-                "the element written in {p} reads back wrong"
-            );
+        // a dataset may be gone (deleted, or in a group deleted after)
+        for (p, want) in written {
+            if let Ok(d) = file.dataset(&p) {
+                // a 1-D dataset of which only the first elements were
+                // written may hold unreadable chunks further on
+                let got = if want.len() < d.size() && d.ndim() == 1 {
+                    d.read_slice_dyn::<f64, _>(ndarray::s![0..want.len()])
+                        .map(|v| v.iter().copied().collect())
+                } else {
+                    d.read_raw_vec::<f64>()
+                };
+                let got =
+                    got.unwrap_or_else(|e| panic!("what h5rs wrote in {p} does not read: {e}"));
+                assert!(
+                    got.len() >= want.len()
+                        && got
+                            .iter()
+                            .zip(&want)
+                            .all(|(g, w)| g.to_bits() == w.to_bits()),
+                    "what h5rs wrote in {p} reads back wrong"
+                );
+            }
         }
         let _ = walk(&file);
     }
     let _ = std::fs::remove_file(&path);
 }
 
-/// Changes the file (see [`modify`]); the dataset whose first element was
-/// set, with the value it then read.
-fn modify_file(path: &std::path::Path) -> h5rs::Result<Option<(String, f64)>> {
+/// Deletes (odd `i`) or renames the first attribute of an object that the
+/// harness did not add.
+macro_rules! change_attr {
+    ($o:expr, $i:expr) => {
+        if let Ok(names) = $o.attr_names()
+            && let Some(n) = names.iter().find(|n| !n.starts_with("fuzz_"))
+        {
+            let _ = if $i % 2 == 1 {
+                $o.delete_attr(n)
+            } else {
+                $o.rename_attr(n, "fuzz_renamed")
+            };
+        }
+    };
+}
+
+/// Values of a dataset as read now (in row-major order), for the check
+/// after reopening.
+fn values(d: &Dataset) -> Option<Vec<f64>> {
+    d.read_raw_vec::<f64>().ok()
+}
+
+/// Changes the file (see [`modify`]); the datasets written, each with its
+/// first values as they read right after the writes.
+fn modify_file(path: &std::path::Path) -> h5rs::Result<Vec<(String, Vec<f64>)>> {
     let file = File::open_rw_with_limits(path, limits())?;
     let _ = file.create_group("fuzz_group");
     let mut objects = Vec::new();
@@ -824,29 +858,37 @@ fn modify_file(path: &std::path::Path) -> h5rs::Result<Option<(String, f64)>> {
         });
     }
     let mut tried = false;
-    let mut written = None;
+    let mut written = Vec::new();
     for (i, (p, o)) in objects.iter().enumerate() {
+        // (a damaged group may hold a name twice: a path checked must lead
+        // to the object changed, as it will after reopening)
+        let here = format!("/{p}");
         match o {
             Object::Dataset(d) => {
                 let _ = d.write_attr("fuzz_attr", &(i as i64));
-                // (a damaged group may hold a name twice: the path must
-                // lead to this dataset, as it will after reopening)
+                change_attr!(d, i);
+                let mine = file.dataset(&here).is_ok_and(|r| r.addr() == d.addr());
                 if !tried
+                    && mine
                     && d.size() > 0
                     && d.size() <= 1 << 16
                     && d.ndim() == 1
-                    && file
-                        .dataset(&format!("/{p}"))
-                        .is_ok_and(|r| r.addr() == d.addr())
                     && d.read_slice_dyn::<f64, _>(ndarray::s![0..1]).is_ok()
                 {
                     tried = true;
                     if d.write_slice(&[3.0f64], ndarray::s![0..1]).is_ok()
                         && let Ok(v) = d.read_slice_dyn::<f64, _>(ndarray::s![0..1])
-                        && let Some(&v) = v.iter().next()
                     {
-                        written = Some((format!("/{p}"), v));
+                        written.push((here.clone(), v.iter().copied().collect()));
                     }
+                } else if mine
+                    && i % 2 == 0
+                    && d.size() <= 4096
+                    && let Ok(v) = d.read_dyn::<f64>()
+                    && d.write(&v).is_ok()
+                    && let Some(v) = values(d)
+                {
+                    written.push((here.clone(), v));
                 }
                 if d.chunks().is_some() && d.ndim() == 1 {
                     let n = d.shape()[0];
@@ -855,11 +897,29 @@ fn modify_file(path: &std::path::Path) -> h5rs::Result<Option<(String, f64)>> {
             }
             Object::Group(g) => {
                 let _ = g.write_attr("fuzz_attr", &(i as i64));
+                change_attr!(g, i);
+                let _ = g.link_soft("/", "fuzz_soft");
+                if let Ok(d) = g.new_dataset::<i32>().and_then(|b| {
+                    b.shape(6)
+                        .chunk(4)
+                        .deflate(1)
+                        .with_data(&[1, 2, 3, 4, 5, 6])
+                        .create("fuzz_ds")
+                }) && file
+                    .dataset(&format!("{here}/fuzz_ds"))
+                    .is_ok_and(|r| r.addr() == d.addr())
+                    && let Some(v) = values(&d)
+                {
+                    written.push((format!("{here}/fuzz_ds"), v));
+                }
             }
             _ => {}
         }
         if i == 3 {
             let _ = file.unlink(p);
+        }
+        if i == 5 {
+            let _ = file.move_link(p, "/fuzz_group/moved");
         }
     }
     file.write_attr("fuzz_added", &7i32)?;
