@@ -437,6 +437,10 @@ impl Dataset {
             )));
         }
         self.data.file.inner.source().check_intact()?;
+        if out.is_empty() {
+            // no element selected (the type may still be huge)
+            return Ok(());
+        }
         let ctx = self.data.file.inner.ctx();
         let es = self.meta.dtype.size();
         let fill = self.fill_bytes()?;
