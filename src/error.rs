@@ -45,6 +45,21 @@ fn format_fault(what: &str, addr: Option<u64>) -> String {
 }
 
 impl Error {
+    /// A copy of an error that the file's contents caused (format, limit,
+    /// unsupported): the same file gives the same error again. `None` for
+    /// the others, which may pass.
+    pub(crate) fn of_the_file(&self) -> Option<Error> {
+        match self {
+            Error::Format { what, addr } => Some(Error::Format {
+                what: what.clone(),
+                addr: *addr,
+            }),
+            Error::LimitsExceeded(m) => Some(Error::LimitsExceeded(m.clone())),
+            Error::Unsupported(m) => Some(Error::Unsupported(m.clone())),
+            _ => None,
+        }
+    }
+
     /// A format error about the structure at `addr`.
     pub fn format(what: impl Into<String>, addr: u64) -> Self {
         Error::Format {

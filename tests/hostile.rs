@@ -211,9 +211,15 @@ fn contiguous_storage_two_datasets_claim_is_written_for_one_only() {
         .write(&[5u64, 6, 7, 8][..])
         .unwrap_err();
     assert!(matches!(&e, Error::Format { .. }), "{e}");
+    // every later change to it is refused the same way (the dataset is
+    // not loaded again), and so are none of the others'
+    let again = f.dataset("b").unwrap().write_attr("x", &1i32).unwrap_err();
+    assert_eq!(again.to_string(), e.to_string());
+    f.dataset("a").unwrap().write_attr("x", &1i32).unwrap();
     f.close().unwrap();
     let f = File::open(&p).unwrap();
     let a: Vec<u64> = f.dataset("a").unwrap().read_raw_vec().unwrap();
     assert_eq!(a, [1, 2, 3, 5]);
-    assert_eq!(f.dataset("a").unwrap().attr_names().unwrap().len(), 20);
+    assert_eq!(f.dataset("a").unwrap().attr_names().unwrap().len(), 21);
+    assert!(f.dataset("b").unwrap().attr_names().unwrap().is_empty());
 }

@@ -121,6 +121,10 @@ pub(crate) struct State {
     pub(crate) superblock: Option<crate::format::superblock::Superblock>,
     /// Objects deleted in this session.
     pub(crate) deleted: std::collections::HashSet<u64>,
+    /// Objects of the file that could not be loaded for changes, with the
+    /// error: loading one again (a large chunk index, say) would take as
+    /// long and fail the same way.
+    pub(crate) refused: std::collections::HashMap<u64, Error>,
 }
 
 /// A file open for writing, shared by every handle of it.
@@ -185,6 +189,7 @@ impl Writer {
             base: None,
             superblock: None,
             deleted: Default::default(),
+            refused: Default::default(),
         };
         let style = if opts.latest() || opts.track_order {
             GroupStyle::Links

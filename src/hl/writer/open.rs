@@ -125,6 +125,7 @@ impl Writer {
             base: Some(base_view),
             superblock: Some(sb.clone()),
             deleted: Default::default(),
+            refused: Default::default(),
         };
         // the root group's header and the superblock extension's are
         // claimed first: no structure of the file is then written or freed
@@ -173,10 +174,25 @@ impl State {
                 "no object at address {addr} in this file"
             )));
         };
-        let mut obj = load(&view, addr, self.opts)?;
-        self.claim_header(&mut obj)?;
-        self.objects.insert(addr, obj);
-        Ok(())
+        if let Some(e) = self.refused.get(&addr).and_then(Error::of_the_file) {
+            return Err(e);
+        }
+        let loaded = load(&view, addr, self.opts).and_then(|mut obj| {
+            self.claim_header(&mut obj)?;
+            Ok(obj)
+        });
+        match loaded {
+            Ok(obj) => {
+                self.objects.insert(addr, obj);
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(copy) = e.of_the_file() {
+                    self.refused.insert(addr, copy);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Records the space of the superblock extension's object header (when
