@@ -141,14 +141,17 @@ pub fn float_to_f64(bits: u128, l: &FloatLayout) -> f64 {
             f64::NAN
         }
     } else {
+        // a damaged type may declare an exponent of up to 255 bits: it
+        // saturates (the value is then infinite or zero anyway)
+        let exp = i64::try_from(exp).unwrap_or(i64::MAX);
         let (m, e) = match l.normalization {
             2 if exp == 0 => (mant as f64, 1 - bias - msize),
             2 => (
                 (mant | (1u128 << msize.min(127))) as f64,
-                exp as i64 - bias - msize,
+                exp.saturating_sub(bias + msize),
             ),
             1 if exp == 0 => (mant as f64, 1 - bias - (msize - 1)),
-            _ => (mant as f64, exp as i64 - bias - (msize - 1)),
+            _ => (mant as f64, exp.saturating_sub(bias + msize - 1)),
         };
         scale(m, e)
     };
@@ -384,6 +387,27 @@ mod tests {
         };
         // a zero mantissa with an enormous exponent is zero, at once
         assert_eq!(float_to_f64(u64::MAX as u128 - 1, &l), 0.0);
+        // an exponent of 100 bits, normalised (implied leading bit): the
+        // largest exponents, not all ones, are past any f64
+        let wide = FloatLayout {
+            exp_size: 100,
+            mant_location: 100,
+            mant_size: 20,
+            normalization: 2,
+            ..l
+        };
+        assert_eq!(float_to_f64((1u128 << 99) + 5, &wide), f64::INFINITY);
+        assert_eq!(float_to_f64(1u128 << 70, &wide), f64::INFINITY);
+        assert_eq!(
+            float_to_f64(
+                (1 << 127) | (1 << 63),
+                &FloatLayout {
+                    exp_bias: 7,
+                    ..wide
+                }
+            ),
+            f64::NEG_INFINITY
+        );
     }
 
     #[test]
