@@ -12,6 +12,7 @@ mod common;
 use std::path::Path;
 
 use h5rs::File;
+use h5rs::format::layout::Layout;
 use ndarray::{Array1, Array2, s};
 
 /// Sessions of one change each.
@@ -220,7 +221,7 @@ fn implicit_index_chunks_rewritten() {
             .collect()
     };
     let index_addr = |f: &File, n: &str| match f.dataset(n).unwrap().layout_message() {
-        h5rs::format::layout::Layout::Chunked(c) => c.address,
+        Layout::Chunked(c) => c.address,
         l => panic!("{n}: not chunked: {l:?}"),
     };
     let blocks: Vec<_> = {
@@ -281,6 +282,77 @@ with h5py.File(sys.argv[1] + "/a.h5", "r") as f:
     assert (v == 101).all(), v
     w = f["implicit_2d"][3:5, 2:5]
     assert (w == 8).all(), w
+"#,
+        &dir,
+    );
+}
+
+/// A loaded implicit-index dataset, written and then deleted: its block
+/// (every chunk) is given back once, and one of the datasets of the same
+/// size written after a flush takes it; the other datasets keep their
+/// values and h5py reads the new ones.
+#[test]
+fn implicit_index_block_reused_after_delete() {
+    let dir = common::scratch("modify-implicit-delete");
+    let p = dir.join("a.h5");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chunk_index_latest.h5");
+    std::fs::copy(&src, &p).unwrap();
+    let names: Vec<String> = File::open(&p).unwrap().member_names().unwrap();
+    let (before, block): (Vec<Vec<u8>>, u64) = {
+        let f = File::open(&p).unwrap();
+        let block = match f.dataset("implicit").unwrap().layout_message() {
+            Layout::Chunked(c) => c.address.unwrap(),
+            l => panic!("not chunked: {l:?}"),
+        };
+        let raw = names
+            .iter()
+            .map(|n| f.dataset(n).unwrap().read_raw().unwrap())
+            .collect();
+        (raw, block)
+    };
+    let f = File::open_rw(&p).unwrap();
+    // written first: the block is then loaded as the dataset's own
+    f.dataset("implicit")
+        .unwrap()
+        .write_slice(&[9i32; 3][..], s![0..3])
+        .unwrap();
+    f.unlink("implicit").unwrap();
+    // (space freed becomes reusable once a flush has written the change)
+    f.flush().unwrap();
+    for name in ["again", "again2", "again3"] {
+        f.new_dataset::<i32>()
+            .unwrap()
+            .shape(100)
+            .contiguous()
+            .with_data(&(0..100).map(|i| -i).collect::<Vec<i32>>())
+            .create(name)
+            .unwrap();
+    }
+    f.close().unwrap();
+    let f = File::open(&p).unwrap();
+    let at: Vec<u64> = ["again", "again2", "again3"]
+        .iter()
+        .map(|n| match f.dataset(n).unwrap().layout_message() {
+            Layout::Contiguous { address, .. } => address.unwrap(),
+            l => panic!("{n}: not contiguous: {l:?}"),
+        })
+        .collect();
+    assert!(
+        at.contains(&block),
+        "the block at {block} was not reused: {at:?}"
+    );
+    for (n, was) in names.iter().zip(&before) {
+        if n != "implicit" {
+            assert_eq!(&f.dataset(n).unwrap().read_raw().unwrap(), was, "{n}");
+        }
+    }
+    common::run_python(
+        r#"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1] + "/a.h5", "r") as f:
+    assert "implicit" not in f
+    for n in ("again", "again2", "again3"):
+        assert (f[n][...] == -np.arange(100)).all(), n
 "#,
         &dir,
     );
