@@ -28,7 +28,8 @@
 //! A failing input is saved under the system's temporary directory; the
 //! failure message names the path. `H5RS_MUT_CASE=<n>` runs case `n`
 //! alone (in this process, saving its input) to reproduce a failure;
-//! `H5RS_MUT_SHARDS=<n>` sets the number of child processes (2).
+//! `H5RS_MUT_SHARDS=<n>` sets the number of child processes (2; 0 runs
+//! the cases in this process only, to time them).
 
 #[path = "../fuzz/src/harness.rs"]
 mod harness;
@@ -777,8 +778,7 @@ fn mutated_files_end_in_errors() {
     let shards: usize = std::env::var("H5RS_MUT_SHARDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(2)
-        .max(1);
+        .unwrap_or(2);
     let children: Vec<Child> = (0..shards).map(|s| spawn_child(s, shards)).collect();
 
     let counted = COUNTED.lock().unwrap_or_else(|e| e.into_inner());
@@ -787,8 +787,12 @@ fn mutated_files_end_in_errors() {
     let mut failures = Vec::new();
     let mut failed = 0;
     let mut peak = 0;
+    let mut per_file = vec![Duration::ZERO; inputs.len()];
     for i in 0..cases.len() {
-        if let Err(e) = check_case(&inputs, &cases, i, true, &mut peak) {
+        let started = Instant::now();
+        let r = check_case(&inputs, &cases, i, true, &mut peak);
+        per_file[cases[i].file] += started.elapsed();
+        if let Err(e) = r {
             failed += 1;
             if failed > MAX_REPORTED {
                 continue;
@@ -819,6 +823,15 @@ fn mutated_files_end_in_errors() {
         inputs.len(),
         t0.elapsed()
     );
+    let mut slowest: Vec<(Duration, &str)> = per_file
+        .iter()
+        .zip(inputs.iter())
+        .map(|(&t, i)| (t, i.name.as_str()))
+        .collect();
+    slowest.sort_unstable_by(|a, b| b.cmp(a));
+    for (t, name) in slowest.iter().take(8) {
+        eprintln!("  {t:>8.1?} {name}");
+    }
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
