@@ -65,13 +65,22 @@ impl IndexParams<'_> {
     /// Chunks along each dimension for the maximum dims (unlimited counts
     /// as the current size).
     pub fn max_chunks_per_dim(&self) -> Vec<u64> {
-        self.max_dims
-            .iter()
-            .zip(self.dims)
-            .zip(&self.layout.dims)
-            .map(|((m, &d), &c)| m.unwrap_or(d).max(d).div_ceil(c))
-            .collect()
+        grid_over_max(self.dims, self.max_dims, &self.layout.dims)
     }
+}
+
+/// Chunks along each dimension of the grid over the maximum dimensions
+/// `max_dims` (unlimited, or less than the current size, counts as the
+/// current size `dims`), for chunks of `chunk_dims` elements: the grid an
+/// implicit index lays out, and that fixed and extensible arrays number
+/// their elements by.
+pub fn grid_over_max(dims: &[u64], max_dims: &[Option<u64>], chunk_dims: &[u64]) -> Vec<u64> {
+    max_dims
+        .iter()
+        .zip(dims)
+        .zip(chunk_dims)
+        .map(|((m, &d), &c)| m.unwrap_or(d).max(d).div_ceil(c.max(1)))
+        .collect()
 }
 
 /// Checks what every fixed- and extensible-array block holds after its

@@ -1010,12 +1010,7 @@ fn write_implicit(
     _sizes: Sizes,
 ) -> Result<()> {
     let chunk_bytes = c.dims.iter().product::<u64>() * p.elem;
-    let per_dim: Vec<u64> = p
-        .max_dims
-        .iter()
-        .zip(&c.dims)
-        .map(|(m, &cd)| m.unwrap_or(0).div_ceil(cd))
-        .collect();
+    let per_dim = crate::format::chunk_index::grid_over_max(p.dims, p.max_dims, &c.dims);
     let len = per_dim
         .iter()
         .try_fold(1u64, |a, &n| a.checked_mul(n))

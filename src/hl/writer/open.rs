@@ -445,6 +445,13 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
                             )
                         })
                         .collect();
+                    let space = d.space();
+                    let p = IndexParams {
+                        layout: cl,
+                        dims: &space.dims,
+                        max_dims: &space.max_dims,
+                        filtered: !d.filters().is_empty(),
+                    };
                     // the nodes of a v1 B-tree index are known, and given
                     // back when the index is written anew
                     let index_space = match (&cl.index, cl.address) {
@@ -470,22 +477,11 @@ fn load(view: &File, addr: u64, opts: Options) -> Result<Obj> {
                             | ChunkIndexKind::ExtensibleArray { .. }
                             | ChunkIndexKind::BTreeV2 { .. },
                             Some(_),
-                        ) => {
-                            let space = d.space();
-                            let p = IndexParams {
-                                layout: cl,
-                                dims: &space.dims,
-                                max_dims: &space.max_dims,
-                                filtered: !d.filters().is_empty(),
-                            };
-                            reclaimable(chunk_index::index_extents(&ctx, &p))
-                        }
+                        ) => reclaimable(chunk_index::index_extents(&ctx, &p)),
                         // the implicit block, when its chunks (listed and
                         // claimed one by one below) fill it: chunks are then
                         // rewritten where they lie
-                        (ChunkIndexKind::Implicit, Some(base)) => {
-                            implicit_block(base, &cl.dims, &d.space().max_dims, &chunks)
-                        }
+                        (ChunkIndexKind::Implicit, Some(base)) => implicit_block(base, &p, &chunks),
                         _ => Vec::new(),
                     };
                     LayoutM::Chunked(ChunkedM {
@@ -771,16 +767,13 @@ fn raw_spans(obj: &Obj) -> Result<Vec<(u64, u64)>> {
 /// the chunks move to a new block when the index is written.
 fn implicit_block(
     base: u64,
-    chunk_dims: &[u64],
-    max_dims: &[Option<u64>],
+    p: &IndexParams,
     chunks: &BTreeMap<Vec<u64>, ChunkLoc>,
 ) -> Vec<(u64, u64)> {
-    let grid = max_dims
+    let grid = p
+        .max_chunks_per_dim()
         .iter()
-        .zip(chunk_dims)
-        .try_fold(1u64, |a, (m, &cd)| {
-            a.checked_mul(m.filter(|_| cd > 0)?.div_ceil(cd))
-        });
+        .try_fold(1u64, |a, &n| a.checked_mul(n));
     let size = chunks.values().next().map(|l| l.size);
     let count = u64::try_from(chunks.len()).ok();
     match (grid == count, size) {
