@@ -203,37 +203,74 @@ for n, o in [("fa", "d"), ("ea", "d"), ("bt2", "d"), ("links", "g"), ("attrs", "
     );
 }
 
+/// A scratch copy of `fixtures/chunk_index_latest.h5` (libhdf5's
+/// datasets of every chunk index), with the names of its datasets and the
+/// raw bytes each held before any change.
+struct IndexFixture {
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+    names: Vec<String>,
+    raw: Vec<Vec<u8>>,
+}
+
+impl IndexFixture {
+    fn copy(scratch: &str) -> IndexFixture {
+        let dir = common::scratch(scratch);
+        let path = dir.join("a.h5");
+        std::fs::copy(Self::source(), &path).unwrap();
+        let f = File::open(&path).unwrap();
+        let names: Vec<String> = f.member_names().unwrap();
+        let raw = names
+            .iter()
+            .map(|n| f.dataset(n).unwrap().read_raw().unwrap())
+            .collect();
+        IndexFixture {
+            dir,
+            path,
+            names,
+            raw,
+        }
+    }
+
+    fn source() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chunk_index_latest.h5")
+    }
+
+    /// Every dataset `changed` does not name holds the bytes it held.
+    fn assert_others_unchanged(&self, f: &File, changed: impl Fn(&str) -> bool) {
+        for (n, was) in self.names.iter().zip(&self.raw) {
+            if !changed(n) {
+                assert_eq!(&f.dataset(n).unwrap().read_raw().unwrap(), was, "{n}");
+            }
+        }
+    }
+}
+
+/// The address of a chunked dataset's index.
+fn index_addr(f: &File, n: &str) -> Option<u64> {
+    match f.dataset(n).unwrap().layout_message() {
+        Layout::Chunked(c) => c.address,
+        l => panic!("{n}: not chunked: {l:?}"),
+    }
+}
+
 /// Chunks of an implicit index (libhdf5's early allocation) rewritten in
 /// a file libhdf5 wrote, in two sessions: the values read back, and the
 /// datasets of every other index in the file do not change.
 #[test]
 fn implicit_index_chunks_rewritten() {
-    let dir = common::scratch("modify-every-index");
-    let p = dir.join("a.h5");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chunk_index_latest.h5");
-    std::fs::copy(&src, &p).unwrap();
-    let names: Vec<String> = File::open(&p).unwrap().member_names().unwrap();
-    let before: Vec<Vec<u8>> = {
-        let f = File::open(&p).unwrap();
-        names
-            .iter()
-            .map(|n| f.dataset(n).unwrap().read_raw().unwrap())
-            .collect()
-    };
-    let index_addr = |f: &File, n: &str| match f.dataset(n).unwrap().layout_message() {
-        Layout::Chunked(c) => c.address,
-        l => panic!("{n}: not chunked: {l:?}"),
-    };
+    let fx = IndexFixture::copy("modify-every-index");
+    let (dir, p) = (&fx.dir, &fx.path);
     let blocks: Vec<_> = {
-        let f = File::open(&p).unwrap();
+        let f = File::open(p).unwrap();
         ["implicit", "implicit_2d"]
             .iter()
             .map(|n| index_addr(&f, n))
             .collect()
     };
-    let len = std::fs::metadata(&p).unwrap().len();
+    let len = std::fs::metadata(p).unwrap().len();
     for round in 0..2u8 {
-        let f = File::open_rw(&p).unwrap();
+        let f = File::open_rw(p).unwrap();
         let d = f.dataset("implicit").unwrap();
         d.write_slice(&[i32::from(round) + 100; 15][..], s![5..20])
             .unwrap();
@@ -245,14 +282,14 @@ fn implicit_index_chunks_rewritten() {
         .unwrap();
         f.close().unwrap();
     }
-    let f = File::open(&p).unwrap();
+    let f = File::open(p).unwrap();
     // the chunks were rewritten where they lie: same block, no growth
     for (n, was) in ["implicit", "implicit_2d"].iter().zip(&blocks) {
         assert_eq!(&index_addr(&f, n), was, "{n}: index block moved");
     }
-    assert_eq!(std::fs::metadata(&p).unwrap().len(), len, "file grew");
+    assert_eq!(std::fs::metadata(p).unwrap().len(), len, "file grew");
     let v = f.dataset("implicit").unwrap().read_1d::<i32>().unwrap();
-    let orig = File::open(&src)
+    let orig = File::open(IndexFixture::source())
         .unwrap()
         .dataset("implicit")
         .unwrap()
@@ -268,11 +305,7 @@ fn implicit_index_chunks_rewritten() {
         .read::<u16, ndarray::Ix2>()
         .unwrap();
     assert!(v2.slice(s![3..5, 2..5]).iter().all(|&x| x == 8));
-    for (n, was) in names.iter().zip(&before) {
-        if !n.starts_with("implicit") {
-            assert_eq!(&f.dataset(n).unwrap().read_raw().unwrap(), was, "{n}");
-        }
-    }
+    fx.assert_others_unchanged(&f, |n| n.starts_with("implicit"));
     // libhdf5 reads the same values from the block
     common::run_python(
         r#"
@@ -283,7 +316,7 @@ with h5py.File(sys.argv[1] + "/a.h5", "r") as f:
     w = f["implicit_2d"][3:5, 2:5]
     assert (w == 8).all(), w
 "#,
-        &dir,
+        dir,
     );
 }
 
@@ -293,24 +326,10 @@ with h5py.File(sys.argv[1] + "/a.h5", "r") as f:
 /// values and h5py reads the new ones.
 #[test]
 fn implicit_index_block_reused_after_delete() {
-    let dir = common::scratch("modify-implicit-delete");
-    let p = dir.join("a.h5");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chunk_index_latest.h5");
-    std::fs::copy(&src, &p).unwrap();
-    let names: Vec<String> = File::open(&p).unwrap().member_names().unwrap();
-    let (before, block): (Vec<Vec<u8>>, u64) = {
-        let f = File::open(&p).unwrap();
-        let block = match f.dataset("implicit").unwrap().layout_message() {
-            Layout::Chunked(c) => c.address.unwrap(),
-            l => panic!("not chunked: {l:?}"),
-        };
-        let raw = names
-            .iter()
-            .map(|n| f.dataset(n).unwrap().read_raw().unwrap())
-            .collect();
-        (raw, block)
-    };
-    let f = File::open_rw(&p).unwrap();
+    let fx = IndexFixture::copy("modify-implicit-delete");
+    let (dir, p) = (&fx.dir, &fx.path);
+    let block = index_addr(&File::open(p).unwrap(), "implicit").unwrap();
+    let f = File::open_rw(p).unwrap();
     // written first: the block is then loaded as the dataset's own
     f.dataset("implicit")
         .unwrap()
@@ -329,7 +348,7 @@ fn implicit_index_block_reused_after_delete() {
             .unwrap();
     }
     f.close().unwrap();
-    let f = File::open(&p).unwrap();
+    let f = File::open(p).unwrap();
     let at: Vec<u64> = ["again", "again2", "again3"]
         .iter()
         .map(|n| match f.dataset(n).unwrap().layout_message() {
@@ -341,11 +360,7 @@ fn implicit_index_block_reused_after_delete() {
         at.contains(&block),
         "the block at {block} was not reused: {at:?}"
     );
-    for (n, was) in names.iter().zip(&before) {
-        if n != "implicit" {
-            assert_eq!(&f.dataset(n).unwrap().read_raw().unwrap(), was, "{n}");
-        }
-    }
+    fx.assert_others_unchanged(&f, |n| n == "implicit");
     common::run_python(
         r#"
 import sys, h5py, numpy as np
@@ -354,6 +369,6 @@ with h5py.File(sys.argv[1] + "/a.h5", "r") as f:
     for n in ("again", "again2", "again3"):
         assert (f[n][...] == -np.arange(100)).all(), n
 "#,
-        &dir,
+        dir,
     );
 }
