@@ -223,3 +223,94 @@ fn contiguous_storage_two_datasets_claim_is_written_for_one_only() {
     assert_eq!(f.dataset("a").unwrap().attr_names().unwrap().len(), 21);
     assert!(f.dataset("b").unwrap().attr_names().unwrap().is_empty());
 }
+
+/// A damaged file whose implicit-index dataset (libhdf5's early
+/// allocation, 10 chunks of 10 `i32` in one block) declares an unlimited
+/// maximum size, which an implicit index never has: its grid is then the
+/// grid over the current size, for writing as for reading, so chunks
+/// written go back to their places in the block and nothing past it is
+/// overwritten.
+#[test]
+fn implicit_index_with_an_unlimited_maximum_is_written_in_its_block() {
+    let dir = common::scratch("hostile-implicit-unlimited");
+    let p = dir.join("a.h5");
+    let src =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chunk_index_latest.h5");
+    let mut bytes = std::fs::read(&src).unwrap();
+    // the dataspace message of "implicit": version 2, rank 1, maximum
+    // present, simple; size 100, maximum 100
+    let mut space = vec![2u8, 1, 1, 1];
+    space.extend(100u64.to_le_bytes());
+    space.extend(100u64.to_le_bytes());
+    let at = only(&bytes, &space);
+    bytes[at + 12..at + 20].fill(0xff);
+    // the v2 object header holding it: its first chunk's checksum
+    let ohdr = bytes[..at].windows(4).rposition(|w| w == b"OHDR").unwrap();
+    let flags = bytes[ohdr + 5];
+    let mut pos = ohdr + 6;
+    if flags & 0x20 != 0 {
+        pos += 16;
+    }
+    if flags & 0x10 != 0 {
+        pos += 4;
+    }
+    let width = 1usize << (flags & 3);
+    let mut size = [0u8; 8];
+    size[..width].copy_from_slice(&bytes[pos..pos + width]);
+    let end = pos + width + u64::from_le_bytes(size) as usize;
+    assert!(at < end, "the message lies in the first chunk");
+    let sum = h5rs::format::checksum::lookup3(&bytes[ohdr..end], 0);
+    bytes[end..end + 4].copy_from_slice(&sum.to_le_bytes());
+    std::fs::write(&p, &bytes).unwrap();
+
+    let f = File::open(&p).unwrap();
+    let d = f.dataset("implicit").unwrap();
+    assert_eq!(d.maxshape(), [None]);
+    let before = d.read_1d::<i32>().unwrap();
+    let block = match d.layout_message() {
+        Layout::Chunked(c) => c.address.unwrap(),
+        l => panic!("not chunked: {l:?}"),
+    };
+    let others: Vec<(String, Vec<u8>)> = f
+        .member_names()
+        .unwrap()
+        .into_iter()
+        .filter(|n| n != "implicit")
+        .map(|n| {
+            let raw = f.dataset(&n).unwrap().read_raw().unwrap();
+            (n, raw)
+        })
+        .collect();
+    drop(f);
+
+    let f = File::open_rw(&p).unwrap();
+    f.dataset("implicit")
+        .unwrap()
+        .write_slice(&[-7i32; 15][..], ndarray::s![5..20])
+        .unwrap();
+    f.new_dataset::<i64>()
+        .unwrap()
+        .shape(50)
+        .contiguous()
+        .with_data(&(0..50).collect::<Vec<i64>>())
+        .create("after")
+        .unwrap();
+    f.close().unwrap();
+
+    let f = File::open(&p).unwrap();
+    let d = f.dataset("implicit").unwrap();
+    let v = d.read_1d::<i32>().unwrap();
+    for (i, (&got, &was)) in v.iter().zip(before.iter()).enumerate() {
+        let want = if (5..20).contains(&i) { -7 } else { was };
+        assert_eq!(got, want, "implicit[{i}]");
+    }
+    match d.layout_message() {
+        Layout::Chunked(c) => assert_eq!(c.address, Some(block), "the block moved"),
+        l => panic!("not chunked: {l:?}"),
+    }
+    let after: Vec<i64> = f.dataset("after").unwrap().read_raw_vec().unwrap();
+    assert_eq!(after, (0..50).collect::<Vec<i64>>());
+    for (n, raw) in &others {
+        assert_eq!(&f.dataset(n).unwrap().read_raw().unwrap(), raw, "{n}");
+    }
+}
