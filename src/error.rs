@@ -122,14 +122,42 @@ impl Error {
         }
     }
 
-    /// Prefixes a format error's text with the structure that was being read.
+    /// Prefixes a format error's text with the structure that was being
+    /// read, unless the text already starts with it.
     pub fn context(self, structure: &str) -> Self {
         match self {
-            Error::Format { what, addr } => Error::Format {
-                what: format!("{structure}: {what}"),
-                addr,
-            },
+            Error::Format { what, addr }
+                if !what
+                    .strip_prefix(structure)
+                    .is_some_and(|rest| rest.starts_with(": ")) =>
+            {
+                Error::Format {
+                    what: format!("{structure}: {what}"),
+                    addr,
+                }
+            }
             e => e,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_names_each_structure_once() {
+        let e = Error::format("bad checksum", 0x30).context("object header");
+        let e = e.context("object header").context("dataset /x");
+        assert_eq!(
+            e.to_string(),
+            "malformed file: dataset /x: object header: bad checksum (at address 0x30)"
+        );
+        // a longer name that starts with the same word is still added
+        let e = Error::format("address past the end", 8).context("chunk");
+        assert_eq!(
+            e.context("chunk [0]").to_string(),
+            "malformed file: chunk [0]: chunk: address past the end (at address 0x8)"
+        );
     }
 }
