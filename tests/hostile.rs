@@ -229,7 +229,7 @@ fn contiguous_storage_two_datasets_claim_is_written_for_one_only() {
 /// maximum size, which an implicit index never has: its grid is then the
 /// grid over the current size, for writing as for reading, so chunks
 /// written go back to their places in the block and nothing past it is
-/// overwritten.
+/// overwritten. Grown, it moves to a block for the larger grid.
 #[test]
 fn implicit_index_with_an_unlimited_maximum_is_written_in_its_block() {
     let dir = common::scratch("hostile-implicit-unlimited");
@@ -307,6 +307,26 @@ fn implicit_index_with_an_unlimited_maximum_is_written_in_its_block() {
     match d.layout_message() {
         Layout::Chunked(c) => assert_eq!(c.address, Some(block), "the block moved"),
         l => panic!("not chunked: {l:?}"),
+    }
+    drop(f);
+
+    // grown, the grid grows: the chunks move to a new block of 13
+    let f = File::open_rw(&p).unwrap();
+    let d = f.dataset("implicit").unwrap();
+    d.resize(125).unwrap();
+    d.write_slice(&[9i32; 25][..], ndarray::s![100..125])
+        .unwrap();
+    f.close().unwrap();
+    let f = File::open(&p).unwrap();
+    let v = f.dataset("implicit").unwrap().read_1d::<i32>().unwrap();
+    assert_eq!(v.len(), 125);
+    for (i, &got) in v.iter().enumerate() {
+        let want = match i {
+            5..20 => -7,
+            100.. => 9,
+            _ => before[i],
+        };
+        assert_eq!(got, want, "implicit[{i}] after growing");
     }
     let after: Vec<i64> = f.dataset("after").unwrap().read_raw_vec().unwrap();
     assert_eq!(after, (0..50).collect::<Vec<i64>>());
