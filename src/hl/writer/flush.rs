@@ -1009,13 +1009,17 @@ fn write_implicit(
     p: &IndexInputs<'_>,
     _sizes: Sizes,
 ) -> Result<()> {
-    let chunk_bytes = c.dims.iter().product::<u64>() * p.elem;
+    let chunk_bytes = c.dims.iter().try_fold(p.elem, |a, &d| a.checked_mul(d));
     let per_dim = crate::format::chunk_index::grid_over_max(p.dims, p.max_dims, &c.dims);
-    let len = per_dim
-        .iter()
-        .try_fold(1u64, |a, &n| a.checked_mul(n))
-        .and_then(|t| t.checked_mul(chunk_bytes))
-        .filter(|&l| l <= 1 << 40)
+    let (chunk_bytes, len) = chunk_bytes
+        .and_then(|b| {
+            per_dim
+                .iter()
+                .try_fold(1u64, |a, &n| a.checked_mul(n))
+                .and_then(|t| t.checked_mul(b))
+                .map(|l| (b, l))
+        })
+        .filter(|&(_, l)| l <= 1 << 40)
         .ok_or_else(|| {
             Error::limit("implicit chunk index: the chunk grid needs more than 1 TiB")
         })?;
@@ -1033,10 +1037,19 @@ fn write_implicit(
     };
     let mut moved = Vec::new();
     for (k, l) in c.chunks.iter_mut() {
-        let mut lin = 0u64;
-        for (d, &s) in k.iter().enumerate() {
-            lin = lin * per_dim[d] + s;
-        }
+        // (the grid holds at most 1 TiB of chunks: no overflow below)
+        let lin = (k.len() == per_dim.len())
+            .then(|| {
+                k.iter()
+                    .zip(&per_dim)
+                    .try_fold(0u64, |lin, (&s, &n)| (s < n).then_some(lin * n + s))
+            })
+            .flatten()
+            .ok_or_else(|| {
+                Error::format_noaddr(format!(
+                    "implicit chunk index: chunk {k:?} lies outside the grid {per_dim:?}"
+                ))
+            })?;
         let slot = base + lin * chunk_bytes;
         if l.addr != slot {
             let bytes = space.read(l.addr, l.size as usize)?;
