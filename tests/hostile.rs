@@ -237,28 +237,32 @@ fn implicit_index_with_an_unlimited_maximum_is_written_in_its_block() {
     let src =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chunk_index_latest.h5");
     let mut bytes = std::fs::read(&src).unwrap();
-    // the dataspace message of "implicit": version 2, rank 1, maximum
-    // present, simple; size 100, maximum 100
+    // the dataset's v2 object header: its first chunk, checksum after it
+    let ohdr = File::open(&src)
+        .unwrap()
+        .dataset("implicit")
+        .unwrap()
+        .addr();
+    let (ohdr, end) = {
+        let sb = h5rs::format::superblock::Superblock::read(&bytes).unwrap();
+        let ctx = h5rs::format::FileCtx {
+            data: &bytes,
+            base: sb.position,
+            sizes: sb.sizes,
+            limits: Limits::default(),
+        };
+        let raw = h5rs::format::object_header::RawHeader::read(&ctx, ohdr).unwrap();
+        let first = &raw.chunks[0];
+        let at = |a: u64| usize::try_from(sb.position + a).unwrap();
+        (at(ohdr), at(first.addr + first.len))
+    };
+    // its dataspace message: version 2, rank 1, maximum present, simple;
+    // size 100, maximum 100
     let mut space = vec![2u8, 1, 1, 1];
     space.extend(100u64.to_le_bytes());
     space.extend(100u64.to_le_bytes());
-    let at = only(&bytes, &space);
+    let at = ohdr + only(&bytes[ohdr..end], &space);
     bytes[at + 12..at + 20].fill(0xff);
-    // the v2 object header holding it: its first chunk's checksum
-    let ohdr = bytes[..at].windows(4).rposition(|w| w == b"OHDR").unwrap();
-    let flags = bytes[ohdr + 5];
-    let mut pos = ohdr + 6;
-    if flags & 0x20 != 0 {
-        pos += 16;
-    }
-    if flags & 0x10 != 0 {
-        pos += 4;
-    }
-    let width = 1usize << (flags & 3);
-    let mut size = [0u8; 8];
-    size[..width].copy_from_slice(&bytes[pos..pos + width]);
-    let end = pos + width + u64::from_le_bytes(size) as usize;
-    assert!(at < end, "the message lies in the first chunk");
     let sum = h5rs::format::checksum::lookup3(&bytes[ohdr..end], 0);
     bytes[end..end + 4].copy_from_slice(&sum.to_le_bytes());
     std::fs::write(&p, &bytes).unwrap();
